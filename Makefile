@@ -11,6 +11,7 @@ CC      ?= gcc
 ARCH    ?= native
 DEBUG   ?= 0
 
+comma   := ,
 PKGS    := hdf5 openblas yaml-0.1 jansson
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wshadow=local
 CFLAGS_COMMON := -std=gnu11 -fopenmp -fno-fast-math -I. -MMD -MP $(WARN) \
@@ -19,12 +20,18 @@ LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # Run against the OpenMP build of OpenBLAS even if the system default points elsewhere.
 BLAS_DIR := $(shell pkg-config --variable=libdir openblas 2>/dev/null)
 LDFLAGS_COMMON := -fopenmp $(if $(BLAS_DIR),-Wl$(comma)-rpath$(comma)$(BLAS_DIR))
-comma := ,
 
+# BUILD=dir puts every output (objects, library, gw, tests) under dir, so two builds can
+# run side by side; by default a release build puts gw and the library at the top.
 ifeq ($(DEBUG),1)
-  BUILD   := build/debug
+  BUILD   ?= build/debug
   CFLAGS  := $(CFLAGS_COMMON) -O0 -g -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS := $(LDFLAGS_COMMON) -fsanitize=address,undefined
+  GW      := $(BUILD)/gw
+  LIBGW   := $(BUILD)/libgroundwork.a
+else ifdef BUILD
+  CFLAGS  := $(CFLAGS_COMMON) -O3 -march=$(ARCH) -g
+  LDFLAGS := $(LDFLAGS_COMMON)
   GW      := $(BUILD)/gw
   LIBGW   := $(BUILD)/libgroundwork.a
 else
@@ -59,6 +66,8 @@ setup: $(SETUP_STAMP)
 $(SETUP_STAMP): scripts/setup.sh
 	@scripts/setup.sh
 	@mkdir -p build && touch $@
+
+$(BUILD)/tests/%.o: CFLAGS += -Itests/common
 
 $(BUILD)/%.o: %.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,85 @@
+// gw bench [--threads N] [--only ID,...] [--list]
+// Runs the standard workloads and prints one line each: `ID THREADS VALUE UNIT`.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "cli/cli.h"
+#include "groundwork.h"
+
+static bool selected(const char *only, const char *id) {
+  if (!only) return true;
+  size_t n = strlen(id);
+  for (const char *p = only; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && !strncmp(p, id, n)) return true;
+    if (!end) break;
+    p = end + 1;
+  }
+  return false;
+}
+
+static int usage(FILE *out, int rc) {
+  fprintf(out,
+          "usage: gw bench [--threads N] [--only ID,...] [--list]\n"
+          "Runs the standard workloads (shared/bench/WORKLOADS.md) and prints\n"
+          "`ID THREADS VALUE UNIT` per workload. Without --threads it runs 1 and 2 threads.\n");
+  return rc;
+}
+
+int cmd_bench(int argc, char **argv) {
+  int threads = 0;
+  const char *only = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = atoi(argv[++i]);
+      if (threads < 1) {
+        fprintf(stderr, "gw bench: --threads needs a positive number, got '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+      only = argv[++i];
+    } else if (!strcmp(argv[i], "--list")) {
+      for (int k = 0; k < gw_workload_count; k++)
+        printf("%-16s %-8s %s\n", gw_workloads[k].id, gw_workloads[k].unit, gw_workloads[k].what);
+      return 0;
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      return usage(stdout, 0);
+    } else {
+      fprintf(stderr, "gw bench: unknown argument '%s'\n", argv[i]);
+      return usage(stderr, 2);
+    }
+  }
+  if (only) {  // every name asked for must exist
+    for (const char *p = only; *p;) {
+      const char *end = strchr(p, ',');
+      size_t len = end ? (size_t)(end - p) : strlen(p);
+      bool found = false;
+      for (int k = 0; k < gw_workload_count; k++)
+        if (strlen(gw_workloads[k].id) == len && !strncmp(p, gw_workloads[k].id, len)) found = true;
+      if (!found) {
+        fprintf(stderr, "gw bench: no workload named '%.*s' (gw bench --list shows them)\n",
+                (int)len, p);
+        return 2;
+      }
+      if (!end) break;
+      p = end + 1;
+    }
+  }
+  gw_init();
+  int counts[2] = {1, 2};
+  int n_counts = threads ? 1 : 2;
+  if (threads) counts[0] = threads;
+  for (int c = 0; c < n_counts; c++) {
+    gw_set_threads(counts[c]);
+    for (int k = 0; k < gw_workload_count; k++) {
+      if (!selected(only, gw_workloads[k].id)) continue;
+      double v = gw_workloads[k].run();
+      printf("%s %d %.4g %s\n", gw_workloads[k].id, counts[c], v, gw_workloads[k].unit);
+      fflush(stdout);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,7 @@
+// The gw command: one small file per subcommand, each with a `cmd_<name>(argc, argv)` entry.
+#ifndef GW_CLI_H
+#define GW_CLI_H
+
+int cmd_bench(int argc, char **argv);
+
+#endif
