@@ -13,7 +13,8 @@ DEBUG   ?= 0
 
 comma   := ,
 PKGS    := hdf5 openblas yaml-0.1 jansson
-WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wshadow=local
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers \
+           -Wshadow=local
 CFLAGS_COMMON := -std=gnu11 -fopenmp -fno-fast-math -I. -MMD -MP $(WARN) \
                  $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I/usr/include/stb
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm

@@ -179,6 +179,14 @@ gw_tensor *gw_log_softmax(gw_tensor *x, const gw_tensor *mask);
 // Over the last dim; gamma/beta (D) may be NULL.
 gw_tensor *gw_layernorm(gw_tensor *x, gw_tensor *gamma, gw_tensor *beta, float eps);
 
+// ======================= batch normalisation (autograd/batchnorm.c) =======================
+// x (B, C) or (B, C, ...): per-channel statistics over every dim but C. training: batch
+// statistics, and running_mean/var (C, may be NULL) move towards them by momentum (PyTorch's
+// convention: new = (1 - momentum) old + momentum batch, unbiased variance). Otherwise the
+// running statistics normalise. gamma/beta (C) may be NULL (affine-free).
+gw_tensor *gw_batchnorm(gw_tensor *x, gw_tensor *gamma, gw_tensor *beta, gw_tensor *running_mean,
+                        gw_tensor *running_var, bool training, float momentum, float eps);
+
 // ======================= convolution (autograd/conv2d.c) =======================
 typedef struct gw_conv2d_args {
   int stride_h, stride_w;      // 0 means 1

@@ -2,6 +2,8 @@
 #ifndef GW_BENCH_H
 #define GW_BENCH_H
 
+#include <stdbool.h>
+
 typedef struct gw_workload {
   const char *id;
   const char *unit;
@@ -9,6 +11,7 @@ typedef struct gw_workload {
   // over >= 5 timed iterations after >= 2 warm-up iterations.
   double (*run)(void);
   const char *what;
+  bool own_process;  // measured in a fresh process that runs only this workload
 } gw_workload;
 
 extern const gw_workload gw_workloads[];

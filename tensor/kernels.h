@@ -121,6 +121,18 @@ void gw_k_layernorm_backward(const float *x, const float *gamma, const float *me
                              const float *rstd, const float *dy, float *dx, float *dgamma,
                              float *dbeta, int64_t rows, int64_t d);
 
+// ---- batch normalisation (kernels/batchnorm.c) over x viewed as (B, C, S) ----
+// mean, var (C): per-channel statistics over B and S (var is biased, as normalisation uses)
+void gw_k_batchnorm_stats(const float *x, int64_t B, int64_t C, int64_t S, float *mean, float *var);
+// y = (x - mean) * rstd * gamma + beta per channel; gamma/beta may be NULL
+void gw_k_batchnorm_apply(const float *x, const float *mean, const float *rstd, const float *gamma,
+                          const float *beta, float *y, int64_t B, int64_t C, int64_t S);
+// dx += ..., dgamma += ..., dbeta += ... (each may be NULL). training: the statistics were
+// the batch's own (their gradient flows into dx); otherwise they were running constants.
+void gw_k_batchnorm_backward(const float *x, const float *dy, const float *mean, const float *rstd,
+                             const float *gamma, float *dx, float *dgamma, float *dbeta, int64_t B,
+                             int64_t C, int64_t S, bool training);
+
 // ---- convolution helpers (kernels/im2col.c) ----
 typedef struct gw_conv_geom {
   int64_t C, H, W;     // input channels (of one group) and size
