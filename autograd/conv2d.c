@@ -6,7 +6,7 @@
 // and y_b,g = w_g (OC/G, C/G*KH*KW) @ col. Backward, with dy_b,g (OC/G, OH*OW):
 //   dx_b,g = col2im(w_g^T @ dy_b,g),   dw_g = sum_b dy_b,g @ col^T,   dbias = sum over b, OH, OW.
 // Images run in parallel, each with a single-threaded sgemm and its own col buffer. The
-// weight gradient is summed over images from per-image parts, in image order, so the bits
+// weight gradient is summed over fixed blocks of images, block by block in order, so the bits
 // do not depend on the thread count.
 #include <omp.h>
 #include <string.h>
@@ -48,6 +48,10 @@ static float *col_buffers(const conv_shape *s, int *count) {
   return gw_arena_alloc(gw_arena_current(), per * (size_t)*count * sizeof(float), "conv2d im2col");
 }
 
+// Images are taken in fixed blocks; each block sums its weight gradient into its own part
+// (sgemm with beta = 1), and the parts are added in block order at the end.
+enum { IMAGES_PER_BLOCK = 4 };
+
 static void conv2d_backward(gw_node *n) {
   gw_tensor *x = n->in[0], *w = n->in[1], *bias = n->n_in > 2 ? n->in[2] : NULL;
   gw_tensor *xc = n->saved[0], *wc = n->saved[1];
@@ -62,48 +66,53 @@ static void conv2d_backward(gw_node *n) {
   gw_arena *ar = gw_arena_current();
   gw_arena_mark mark = gw_arena_get_mark(ar);
   int64_t wsize = s.OC * s.K;
-  float *dw_parts = want_w ? gw_arena_alloc(ar, (size_t)(s.B * wsize) * sizeof(float), "conv2d dw")
+  int64_t blocks = (s.B + IMAGES_PER_BLOCK - 1) / IMAGES_PER_BLOCK;
+  float *dw_parts = want_w ? gw_arena_calloc(ar, (size_t)(blocks * wsize) * sizeof(float), "conv2d dw")
                            : NULL;
   int nbuf;
   float *cols = col_buffers(&s, &nbuf);
   float *dcols = want_x ? col_buffers(&s, &nbuf) : NULL;
 #pragma omp parallel for schedule(static) if (parallel_images(&s))
-  for (int64_t b = 0; b < s.B; b++) {
+  for (int64_t blk = 0; blk < blocks; blk++) {
     int t = omp_get_thread_num();
     float *col = cols + (size_t)t * (size_t)(s.K * OHW);
     float *dcol = dcols ? dcols + (size_t)t * (size_t)(s.K * OHW) : NULL;
-    for (int64_t g = 0; g < s.G; g++) {
-      const float *xg = gw_f32(xc) + (b * s.C + g * s.Cg) * HW;
-      const float *dyg = gw_f32(dy) + (b * s.OC + g * s.OCg) * OHW;
-      const float *wg = gw_f32(wc) + g * s.OCg * s.K;
-      const float *colg = xg;
-      if (!s.pointwise) {
-        gw_k_im2col(xg, &s.g, col);
-        colg = col;
-      }
-      if (want_w)  // dw_b,g (OCg, K) = dy (OCg, OHW) @ col^T (OHW, K)
-        gw_k_gemm(false, true, s.OCg, s.K, OHW, 1.0f, dyg, OHW, colg, OHW, 0.0f,
-                  dw_parts + b * wsize + g * s.OCg * s.K, s.K);
-      if (want_x) {
-        float *dxg = dx + (b * s.C + g * s.Cg) * HW;
-        if (s.pointwise) {  // dx (Cg, HW) += w^T (Cg, OCg) @ dy (OCg, HW)
-          gw_k_gemm(true, false, s.K, OHW, s.OCg, 1.0f, wg, s.K, dyg, OHW, 1.0f, dxg, OHW);
-        } else {
-          gw_k_gemm(true, false, s.K, OHW, s.OCg, 1.0f, wg, s.K, dyg, OHW, 0.0f, dcol, OHW);
-          gw_k_col2im(dcol, &s.g, dxg);
+    int64_t b_end = (blk + 1) * IMAGES_PER_BLOCK < s.B ? (blk + 1) * IMAGES_PER_BLOCK : s.B;
+    for (int64_t b = blk * IMAGES_PER_BLOCK; b < b_end; b++) {
+      for (int64_t g = 0; g < s.G; g++) {
+        const float *xg = gw_f32(xc) + (b * s.C + g * s.Cg) * HW;
+        const float *dyg = gw_f32(dy) + (b * s.OC + g * s.OCg) * OHW;
+        const float *wg = gw_f32(wc) + g * s.OCg * s.K;
+        const float *colg = xg;
+        if (!s.pointwise) {
+          gw_k_im2col(xg, &s.g, col);
+          colg = col;
+        }
+        if (want_w)  // dw_blk,g (OCg, K) += dy (OCg, OHW) @ col^T (OHW, K)
+          gw_k_gemm(false, true, s.OCg, s.K, OHW, 1.0f, dyg, OHW, colg, OHW, 1.0f,
+                    dw_parts + blk * wsize + g * s.OCg * s.K, s.K);
+        if (want_x) {
+          float *dxg = dx + (b * s.C + g * s.Cg) * HW;
+          if (s.pointwise) {  // dx (Cg, HW) += w^T (Cg, OCg) @ dy (OCg, HW)
+            gw_k_gemm(true, false, s.K, OHW, s.OCg, 1.0f, wg, s.K, dyg, OHW, 1.0f, dxg, OHW);
+          } else {
+            gw_k_gemm(true, false, s.K, OHW, s.OCg, 1.0f, wg, s.K, dyg, OHW, 0.0f, dcol, OHW);
+            gw_k_col2im(dcol, &s.g, dxg);
+          }
         }
       }
     }
   }
   if (want_w) {
-#pragma omp parallel for schedule(static) if (s.B * wsize >= GW_PARALLEL_MIN)
+#pragma omp parallel for schedule(static) if (blocks * wsize >= GW_PARALLEL_MIN)
     for (int64_t i = 0; i < wsize; i++) {
       float acc = 0.0f;
-      for (int64_t b = 0; b < s.B; b++) acc += dw_parts[b * wsize + i];
+      for (int64_t blk = 0; blk < blocks; blk++) acc += dw_parts[blk * wsize + i];
       dw[i] += acc;
     }
   }
   if (db) {  // sum of dy over b and the plane, per channel
+#pragma omp parallel for schedule(static) if (s.B * s.OC * OHW >= GW_PARALLEL_MIN)
     for (int64_t oc = 0; oc < s.OC; oc++) {
       float acc = 0.0f;
       for (int64_t b = 0; b < s.B; b++) acc += gw_k_sum_all(gw_f32(dy) + (b * s.OC + oc) * OHW, OHW);

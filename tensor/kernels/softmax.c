@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "tensor/kernels.h"
+#include "tensor/kernels/fastmath.h"
 
 // x, y (rows, n); mask (rows, n) int32 or NULL (0 = leave the entry out)
 static void softmax_row(const float *restrict x, const int32_t *restrict mask, float *restrict y,
@@ -15,7 +16,7 @@ static void softmax_row(const float *restrict x, const int32_t *restrict mask, f
   }
   float s = 0.0f;
   for (int64_t j = 0; j < n; j++) {
-    float e = (!mask || mask[j]) ? expf(x[j] - m) : 0.0f;
+    float e = (!mask || mask[j]) ? gw_expf(x[j] - m) : 0.0f;
     if (!log) y[j] = e;
     s += e;
   }
@@ -47,7 +48,7 @@ void gw_k_softmax_backward(const float *y, const float *dy, float *dx, int64_t r
       for (int64_t j = 0; j < n; j++)
         if (yr[j] != -INFINITY) s += dyr[j];
       for (int64_t j = 0; j < n; j++)
-        if (yr[j] != -INFINITY) dxr[j] += dyr[j] - expf(yr[j]) * s;
+        if (yr[j] != -INFINITY) dxr[j] += dyr[j] - gw_expf(yr[j]) * s;
     } else {
       for (int64_t j = 0; j < n; j++) s += dyr[j] * yr[j];
       for (int64_t j = 0; j < n; j++) dxr[j] += yr[j] * (dyr[j] - s);

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "tensor/kernels.h"
+#include "tensor/kernels/fastmath.h"
 
 const char *const gw_unop_names[GW_UN_COUNT] = {
     [GW_UN_NEG] = "neg",         [GW_UN_EXP] = "exp",           [GW_UN_LOG] = "log",
@@ -19,13 +20,15 @@ const char *const gw_unop_names[GW_UN_COUNT] = {
 #define INV_SQRT_2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + gw_expf(-x)); }
+// tanh(u) = 1 - 2 / (e^(2u) + 1), through the vectorisable exp
+static inline float tanh_fast(float u) { return 1.0f - 2.0f / (gw_expf(2.0f * u) + 1.0f); }
 
 static void unary_piece(gw_unop op, const float *x, float *y, int64_t n, float p0,
                         float p1) {
   switch (op) {
     case GW_UN_NEG: for (int64_t i = 0; i < n; i++) y[i] = -x[i]; break;
-    case GW_UN_EXP: for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]); break;
+    case GW_UN_EXP: for (int64_t i = 0; i < n; i++) y[i] = gw_expf(x[i]); break;
     case GW_UN_LOG: for (int64_t i = 0; i < n; i++) y[i] = logf(x[i]); break;
     case GW_UN_SQRT: for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]); break;
     case GW_UN_ABS: for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]); break;
@@ -33,11 +36,11 @@ static void unary_piece(gw_unop op, const float *x, float *y, int64_t n, float p
     case GW_UN_GELU_TANH:
       for (int64_t i = 0; i < n; i++) {
         float v = x[i];
-        y[i] = 0.5f * v * (1.0f + tanhf(SQRT_2_OVER_PI * (v + GELU_C * v * v * v)));
+        y[i] = 0.5f * v * (1.0f + tanh_fast(SQRT_2_OVER_PI * (v + GELU_C * v * v * v)));
       }
       break;
     case GW_UN_GELU_ERF:
-      for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * INV_SQRT_2));
+      for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + gw_erff(x[i] * INV_SQRT_2));
       break;
     case GW_UN_SILU: for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidf(x[i]); break;
     case GW_UN_SIGMOID: for (int64_t i = 0; i < n; i++) y[i] = sigmoidf(x[i]); break;
@@ -70,7 +73,7 @@ static void unary_backward_piece(gw_unop op, const float *x, const float *y,
     case GW_UN_GELU_TANH:
       for (int64_t i = 0; i < n; i++) {
         float v = x[i];
-        float t = tanhf(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
+        float t = tanh_fast(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
         float dt = SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_C * v * v) * (1.0f - t * t);
         dx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * v * dt);
       }
@@ -78,8 +81,8 @@ static void unary_backward_piece(gw_unop op, const float *x, const float *y,
     case GW_UN_GELU_ERF:
       for (int64_t i = 0; i < n; i++) {
         float v = x[i];
-        float cdf = 0.5f * (1.0f + erff(v * INV_SQRT_2));
-        dx[i] += dy[i] * (cdf + v * INV_SQRT_2PI * expf(-0.5f * v * v));
+        float cdf = 0.5f * (1.0f + gw_erff(v * INV_SQRT_2));
+        dx[i] += dy[i] * (cdf + v * INV_SQRT_2PI * gw_expf(-0.5f * v * v));
       }
       break;
     case GW_UN_SILU:
