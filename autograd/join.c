@@ -39,7 +39,7 @@ gw_tensor *gw_concat(int count, gw_tensor *const *xs, int dim) {
 
 gw_tensor *gw_stack(int count, gw_tensor *const *xs, int dim) {
   GW_CHECK(count >= 1, "stack: nothing to join");
-  int d = gw_norm_dim("stack", dim < 0 ? dim + 1 : dim, xs[0]->ndim + 1);
+  int d = gw_norm_dim("stack", dim, xs[0]->ndim + 1);  // -1 is a new last dim
   gw_tensor *parts[count];
   for (int k = 0; k < count; k++) {
     GW_CHECK(gw_same_shape(xs[k], xs[0]), "stack: input %d is %s but input 0 is %s", k,

@@ -115,6 +115,8 @@ gw_tensor *gw_cross_entropy(gw_tensor *logits, const gw_tensor *targets, int ign
 
 // ---- cross-entropy with soft targets: -sum_c p_c log_softmax(x)_c, per row ----
 gw_tensor *gw_cross_entropy_soft(gw_tensor *logits, gw_tensor *target_probs, gw_reduction red) {
+  gw_check_f32("cross_entropy_soft", logits);
+  gw_check_f32("cross_entropy_soft", target_probs);
   GW_CHECK(gw_same_shape(logits, target_probs) && logits->ndim >= 2,
            "cross_entropy_soft: logits %s and target probabilities %s must have one shape (N, C, ..)",
            gw_shape_str(logits), gw_shape_str(target_probs));
@@ -168,11 +170,11 @@ static inline void pointwise(pointwise_kind k, float a, float b, float beta, flo
       *da = -b;
       *db = b > 0.0f ? logf(b) - a + 1.0f : 0.0f;
       break;
-    case PW_KL_LOG: {  // a = log q, b = log p: e^b (b - a)
+    case PW_KL_LOG: {  // a = log q, b = log p: e^b (b - a), 0 where p = 0 (b = -inf)
       float p = expf(b);
-      *loss = p * (b - a);
+      *loss = p > 0.0f ? p * (b - a) : 0.0f;
       *da = -p;
-      *db = p * (b - a + 1.0f);
+      *db = p > 0.0f ? p * (b - a + 1.0f) : 0.0f;
       break;
     }
   }
@@ -208,6 +210,13 @@ static gw_tensor *pointwise_loss(pointwise_kind k, gw_tensor *a, gw_tensor *b, g
   gw_tensor *ac = gw_rowmajor(a), *bc = gw_rowmajor(b), *wc = NULL;
   if (weight) {  // broadcast to the input's shape once
     gw_check_f32(op, weight);
+    bool fits = weight->ndim <= a->ndim;
+    for (int i = 0; fits && i < weight->ndim; i++) {
+      int64_t ws = weight->shape[i], as = a->shape[a->ndim - weight->ndim + i];
+      fits = ws == 1 || ws == as;
+    }
+    GW_CHECK(fits, "%s: weight %s does not broadcast to the input %s", op, gw_shape_str(weight),
+             gw_shape_str(a));
     wc = gw_new_out(a->ndim, a->shape);
     gw_k_binary(GW_BIN_MUL, gw_view_expand(weight, a->ndim, a->shape), gw_scalar(1.0f), wc);
   }

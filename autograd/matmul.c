@@ -243,7 +243,7 @@ gw_tensor *gw_linear(gw_tensor *x, gw_tensor *w, gw_tensor *bias) {
   gw_tensor *y = gw_new_out(x->ndim, shape);
   int64_t rows = gw_numel(x) / K;
   if (bias) {  // start from the bias in every row, then add the product (beta = 1)
-    float *py = gw_f32(y), *pb = gw_f32(bias);
+    float *py = gw_f32(y), *pb = gw_f32(gw_rowmajor(bias));  // bias may be a strided view
     for (int64_t r = 0; r < rows; r++) memcpy(py + r * N, pb, (size_t)N * sizeof(float));
   }
   gw_k_gemm(false, true, rows, N, K, 1.0f, gw_f32(xc), K, gw_f32(w), K, bias ? 1.0f : 0.0f,

@@ -19,7 +19,7 @@ gw_tensor *gw_reshape(gw_tensor *x, int ndim, const int64_t *shape) {
 }
 
 gw_tensor *gw_unsqueeze(gw_tensor *x, int dim) {
-  int d = gw_norm_dim("unsqueeze", dim < 0 ? dim + 1 : dim, x->ndim + 1);
+  int d = gw_norm_dim("unsqueeze", dim, x->ndim + 1);  // -1 is a new last dim
   int64_t shape[GW_MAX_DIMS];
   for (int i = 0, k = 0; i <= x->ndim; i++) shape[i] = i == d ? 1 : x->shape[k++];
   return gw_reshape(x, x->ndim + 1, shape);
