@@ -228,7 +228,7 @@ gw_tensor *gw_cross_entropy(gw_tensor *logits, const gw_tensor *targets, int ign
 // Soft targets (same shape as logits), probabilities over dim 1.
 gw_tensor *gw_cross_entropy_soft(gw_tensor *logits, gw_tensor *target_probs, gw_reduction red);
 // Stable BCE on logits; targets in [0, 1] (soft scores allowed); weight (broadcastable to
-// logits) may be NULL.
+// logits, a constant: it gets no gradient) may be NULL.
 gw_tensor *gw_bce_with_logits(gw_tensor *logits, gw_tensor *targets, gw_tensor *weight,
                               gw_reduction red);
 gw_tensor *gw_l1_loss(gw_tensor *pred, gw_tensor *target, gw_reduction red);

@@ -210,6 +210,9 @@ static gw_tensor *pointwise_loss(pointwise_kind k, gw_tensor *a, gw_tensor *b, g
   gw_tensor *ac = gw_rowmajor(a), *bc = gw_rowmajor(b), *wc = NULL;
   if (weight) {  // broadcast to the input's shape once
     gw_check_f32(op, weight);
+    GW_CHECK(!weight->requires_grad, "%s: the weight %s is a constant here and gets no gradient. "
+             "HINT: pass gw_detach(weight), or multiply the unreduced loss by it instead",
+             op, gw_shape_str(weight));
     bool fits = weight->ndim <= a->ndim;
     for (int i = 0; fits && i < weight->ndim; i++) {
       int64_t ws = weight->shape[i], as = a->shape[a->ndim - weight->ndim + i];

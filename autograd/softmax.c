@@ -16,7 +16,8 @@ static gw_tensor *softmax(const char *op, gw_tensor *x, const gw_tensor *mask, b
   GW_CHECK(x->ndim >= 1, "%s: needs at least 1 dim", op);
   const int32_t *m = NULL;
   if (mask) {
-    gw_check_i32(op, mask);
+    GW_CHECK(mask->dtype == GW_I32, "%s: the mask must be int32 (1 keeps an entry, 0 leaves it "
+             "out), got %s %s", op, gw_dtype_name(mask->dtype), gw_shape_str(mask));
     int64_t shape[GW_MAX_DIMS];
     int nd = gw_broadcast_shapes(op, x->ndim, x->shape, mask->ndim, mask->shape, shape);
     bool fits = nd == x->ndim;
