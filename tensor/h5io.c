@@ -249,9 +249,27 @@ int gw_h5_write_tensor(gw_h5 *f, const char *name, const gw_tensor *t) {
   return rc;
 }
 
+// The tensor dtype an array reads as without loss: int32 for integers, float32 otherwise.
+static int stored_dtype(gw_h5 *f, const char *name, gw_dtype *dt) {
+  hid_t ds = open_dataset(f, name);
+  if (ds < 0) return -1;
+  hid_t ft = H5Dget_type(ds);
+  *dt = H5Tget_class(ft) == H5T_INTEGER ? GW_I32 : GW_F32;
+  H5Tclose(ft);
+  H5Dclose(ds);
+  return 0;
+}
+
 int gw_h5_read_tensor_into(gw_h5 *f, const char *name, gw_tensor *t) {
   if (!gw_is_contiguous(t)) {
     gw_set_error("%s: reading '%s' into a non-contiguous tensor %s", f->path, name, gw_shape_str(t));
+    return -1;
+  }
+  gw_dtype dt;
+  if (stored_dtype(f, name, &dt) < 0) return -1;
+  if (dt != t->dtype) {  // HDF5 would convert silently (and truncate floats into ints)
+    gw_set_error("%s: the array '%s' holds %s values, the tensor is %s", f->path, name,
+                 gw_dtype_name(dt), gw_dtype_name(t->dtype));
     return -1;
   }
   return gw_h5_read_array(f, name, tensor_h5_type(t), t->ndim, t->shape,
@@ -432,12 +450,24 @@ int gw_tensors_load(const char *path, int count, const char *const *names,
     } else if (gw_h5_array_shape(f, names[i], &nd, shape) == 0) {
       bool same = nd == tensors[i]->ndim;
       for (int d = 0; same && d < nd; d++) same = shape[d] == tensors[i]->shape[d];
+      gw_dtype dt;
       if (!same) {
         len += snprintf(msg + len, sizeof msg - (size_t)(len < (int)sizeof msg ? len : (int)sizeof msg),
                         "\n  shape mismatch: %s is %s in the file, %s expected", names[i],
                         gw_shape_str_n(nd, shape), gw_shape_str(tensors[i]));
         bad++;
+      } else if (stored_dtype(f, names[i], &dt) == 0 && dt != tensors[i]->dtype) {
+        len += snprintf(msg + len,
+                        sizeof msg - (size_t)(len < (int)sizeof msg ? len : (int)sizeof msg),
+                        "\n  dtype mismatch: %s is %s in the file, %s expected", names[i],
+                        gw_dtype_name(dt), gw_dtype_name(tensors[i]->dtype));
+        bad++;
       }
+    } else {  // there, but not an array (a group)
+      len += snprintf(msg + len,
+                      sizeof msg - (size_t)(len < (int)sizeof msg ? len : (int)sizeof msg),
+                      "\n  not an array: %s", names[i]);
+      bad++;
     }
     if (len >= (int)sizeof msg) len = (int)sizeof msg - 1;
   }
