@@ -120,6 +120,15 @@ static float radius_of(const sw_config *c, int size, gw_rng *r) {
   return frac[size] * (float)c->img_size * (1.0f + jitter);
 }
 
+// The object's colour, each channel moved by up to +-color_jitter.
+static void jitter_color(const sw_config *c, gw_rng *r, sw_object *o) {
+  for (int k = 0; k < 3; k++) {
+    int v = sw_color_rgb[o->color][k];
+    if (c->color_jitter > 0) v += (int)gw_rng_below(r, (uint64_t)(2 * c->color_jitter + 1)) - c->color_jitter;
+    o->rgb[k] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+  }
+}
+
 static void sample_attrs(const sw_config *c, sw_split split, gw_rng *r, int forced_shape,
                          sw_object *o) {
   o->shape = forced_shape >= 0 ? forced_shape : (int)gw_rng_below(r, (uint64_t)n_shapes(c));
@@ -130,11 +139,7 @@ static void sample_attrs(const sw_config *c, sw_split split, gw_rng *r, int forc
   o->size = (int)gw_rng_below(r, c->medium_size ? 3 : 2);
   o->style = c->styles ? (int)gw_rng_below(r, 2) : SW_SOLID;
   o->rot = c->rotation && o->shape != SW_CIRCLE ? (int)gw_rng_below(r, 8) : 0;
-  for (int k = 0; k < 3; k++) {
-    int v = sw_color_rgb[o->color][k];
-    if (c->color_jitter > 0) v += (int)gw_rng_below(r, (uint64_t)(2 * c->color_jitter + 1)) - c->color_jitter;
-    o->rgb[k] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
-  }
+  jitter_color(c, r, o);
 }
 
 static bool fits(const sw_config *c, const sw_scene *s, const sw_object *o) {
@@ -225,7 +230,7 @@ int sw_scene_sample_swap(const sw_config *c, sw_split split, gw_rng *r, sw_scene
       sample_attrs(c, split, r, shape_of[k], &o);
       if (attr == SW_ATTR_COLOR) {
         o.color = value_of[k];
-        for (int ch = 0; ch < 3; ch++) o.rgb[ch] = sw_color_rgb[o.color][ch];
+        jitter_color(c, r, &o);
       } else {
         o.size = value_of[k];
       }
