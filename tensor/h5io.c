@@ -116,10 +116,15 @@ bool gw_h5_exists(gw_h5 *f, const char *name) {
   return H5Lexists(f->file, buf, H5P_DEFAULT) > 0;
 }
 
-int gw_h5_write_array(gw_h5 *f, const char *name, gw_h5_type type, int ndim, const int64_t *shape,
-                      const void *data, int64_t chunk_rows) {
+// Creates the dataset (intermediate groups as needed); returns its id or -1.
+static hid_t create_dataset(gw_h5 *f, const char *name, gw_h5_type type, int ndim,
+                            const int64_t *shape, int64_t chunk_rows) {
   hsize_t dims[GW_MAX_DIMS], chunk[GW_MAX_DIMS];
   for (int i = 0; i < ndim; i++) dims[i] = chunk[i] = (hsize_t)shape[i];
+  if (gw_h5_exists(f, name)) {
+    gw_set_error("%s: the array '%s' is already in the file", f->path, name);
+    return -1;
+  }
   hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, dims, NULL);
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
@@ -132,25 +137,33 @@ int gw_h5_write_array(gw_h5 *f, const char *name, gw_h5_type type, int ndim, con
     H5Pset_shuffle(dcpl);
     H5Pset_deflate(dcpl, 4);
   }
-  int rc = -1;
-  if (gw_h5_exists(f, name)) {
-    gw_set_error("%s: the array '%s' is already in the file", f->path, name);
-  } else {
-    hid_t ds = H5Dcreate2(f->file, name, file_type(type), space, lcpl, dcpl, H5P_DEFAULT);
-    if (ds < 0) {
-      gw_set_error("%s: cannot create the array '%s'", f->path, name);
-    } else {
-      if (H5Dwrite(ds, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        gw_set_error("%s: writing the array '%s' failed (disk full?)", f->path, name);
-      else
-        rc = 0;
-      H5Dclose(ds);
-    }
-  }
+  hid_t ds = H5Dcreate2(f->file, name, file_type(type), space, lcpl, dcpl, H5P_DEFAULT);
+  if (ds < 0) gw_set_error("%s: cannot create the array '%s'", f->path, name);
   H5Pclose(dcpl);
   H5Pclose(lcpl);
   H5Sclose(space);
+  return ds;
+}
+
+int gw_h5_write_array(gw_h5 *f, const char *name, gw_h5_type type, int ndim, const int64_t *shape,
+                      const void *data, int64_t chunk_rows) {
+  hid_t ds = create_dataset(f, name, type, ndim, shape, chunk_rows);
+  if (ds < 0) return -1;
+  int rc = 0;
+  if (H5Dwrite(ds, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    gw_set_error("%s: writing the array '%s' failed (disk full?)", f->path, name);
+    rc = -1;
+  }
+  H5Dclose(ds);
   return rc;
+}
+
+int gw_h5_create_array(gw_h5 *f, const char *name, gw_h5_type type, int ndim, const int64_t *shape,
+                       int64_t chunk_rows) {
+  hid_t ds = create_dataset(f, name, type, ndim, shape, chunk_rows);
+  if (ds < 0) return -1;
+  H5Dclose(ds);
+  return 0;
 }
 
 // Opens a dataset, with a message naming the file when it is missing.
@@ -229,6 +242,36 @@ int gw_h5_read_rows(gw_h5 *f, const char *name, gw_h5_type type, int64_t start, 
   int rc = 0;
   if (H5Dread(ds, mem_type(type), mspace, fspace, H5P_DEFAULT, data) < 0) {
     gw_set_error("%s: reading rows of the array '%s' failed", f->path, name);
+    rc = -1;
+  }
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  H5Dclose(ds);
+  return rc;
+}
+
+int gw_h5_write_rows(gw_h5 *f, const char *name, gw_h5_type type, int64_t start, int64_t count,
+                     const void *data) {
+  int nd;
+  int64_t have[GW_MAX_DIMS];
+  if (gw_h5_array_shape(f, name, &nd, have) < 0) return -1;
+  if (nd < 1 || start < 0 || count < 0 || start + count > have[0]) {
+    gw_set_error("%s: rows [%lld, %lld) are out of range for the array '%s' of shape %s", f->path,
+                 (long long)start, (long long)(start + count), name, gw_shape_str_n(nd, have));
+    return -1;
+  }
+  if (count == 0) return 0;
+  hid_t ds = open_dataset(f, name);
+  hid_t fspace = H5Dget_space(ds);
+  hsize_t off[GW_MAX_DIMS] = {0}, cnt[GW_MAX_DIMS];
+  for (int i = 0; i < nd; i++) cnt[i] = (hsize_t)have[i];
+  off[0] = (hsize_t)start;
+  cnt[0] = (hsize_t)count;
+  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL);
+  hid_t mspace = H5Screate_simple(nd, cnt, NULL);
+  int rc = 0;
+  if (H5Dwrite(ds, mem_type(type), mspace, fspace, H5P_DEFAULT, data) < 0) {
+    gw_set_error("%s: writing rows of the array '%s' failed (disk full?)", f->path, name);
     rc = -1;
   }
   H5Sclose(mspace);

@@ -33,6 +33,13 @@ const char *gw_h5_path(const gw_h5 *f);
 // rows (first dimension), deflate-compressed; 0 stores it contiguous.
 int gw_h5_write_array(gw_h5 *f, const char *name, gw_h5_type type, int ndim, const int64_t *shape,
                       const void *data, int64_t chunk_rows);
+// An array of the given shape to be filled in pieces with gw_h5_write_rows (chunked and
+// compressed like gw_h5_write_array when chunk_rows > 0).
+int gw_h5_create_array(gw_h5 *f, const char *name, gw_h5_type type, int ndim, const int64_t *shape,
+                       int64_t chunk_rows);
+// Writes rows [start, start + count) of an array made by gw_h5_create_array.
+int gw_h5_write_rows(gw_h5 *f, const char *name, gw_h5_type type, int64_t start, int64_t count,
+                     const void *data);
 // Shape of an array (ndim up to GW_MAX_DIMS); -1 if it is missing.
 int gw_h5_array_shape(gw_h5 *f, const char *name, int *ndim, int64_t *shape);
 // Reads a whole array, converting to `type`; the shape must be `shape` exactly.
