@@ -15,7 +15,8 @@ int gw_tokenize(const char *text, char (*words)[GW_MAX_WORD], int max_words) {
   char cur[GW_MAX_WORD];
   for (const char *p = text;; p++) {
     unsigned char ch = (unsigned char)*p;
-    if (ch == '\0' || isspace(ch)) {
+    // SimREC: '-' and '/' separate words; other punctuation is dropped
+    if (ch == '\0' || isspace(ch) || ch == '-' || ch == '/') {
       if (len > 0) {
         cur[len] = '\0';
         if (n < max_words) memcpy(words[n], cur, (size_t)len + 1);

@@ -1,7 +1,7 @@
 // Text: the tokenizer and the vocabulary.
 //
 // Tokenisation follows SimREC (so real RefCOCO text goes through the same code): lower-case,
-// punctuation stripped, split on whitespace. The vocabulary starts with the special tokens
+// '-' and '/' split words, other punctuation is stripped, split on whitespace. The vocabulary starts with the special tokens
 // <pad> <unk> <cls> <sep> <eos> <mask> (ids 0-5), then the words sorted; it is built from the
 // training split and stored with the data (vocab.txt, one token per line, line number = id).
 #ifndef GW_VOCAB_H
