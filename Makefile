@@ -13,11 +13,11 @@ DEBUG   ?= 0
 
 comma   := ,
 PKGS    := hdf5 openblas yaml-0.1 jansson
-WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers \
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers -Wno-format-truncation \
            -Wshadow=local
 CFLAGS_COMMON := -std=gnu11 -fopenmp -fno-fast-math -I. -MMD -MP $(WARN) \
                  $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I/usr/include/stb
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstb -lm
 # Run against the OpenMP build of OpenBLAS even if the system default points elsewhere.
 BLAS_DIR := $(shell pkg-config --variable=libdir openblas 2>/dev/null)
 LDFLAGS_COMMON := -fopenmp $(if $(BLAS_DIR),-Wl$(comma)-rpath$(comma)$(BLAS_DIR))
