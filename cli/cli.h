@@ -3,5 +3,6 @@
 #define GW_CLI_H
 
 int cmd_bench(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif
