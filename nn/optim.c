@@ -15,6 +15,7 @@ static void set_defaults(gw_optim_cfg *c) {
   }
   if (c->kind == GW_LARS) {
     if (c->lars_eta == 0.0f) c->lars_eta = 0.001f;
+    if (c->momentum == 0.0f) c->momentum = 0.9f;  // the documented LARS default
   }
 }
 
@@ -57,12 +58,23 @@ int gw_optim_add_group(gw_optim *o, const char *name, const char *prefix, float 
   o->groups[g] = (gw_param_group){.lr = lr, .weight_decay = weight_decay, .lars_adapt = true};
   snprintf(o->groups[g].name, sizeof o->groups[g].name, "%s", name);
   size_t n = strlen(prefix);
-  int moved = 0;
+  int moved = 0, g_nd = -1;
   for (int i = 0; i < o->n_slots; i++)
     if (!strncmp(o->slots[i].param->name, prefix, n)) {
-      // biases and norms keep no weight decay in their new group too
-      if (o->slots[i].param->no_decay && weight_decay != 0.0f) continue;
-      o->slots[i].group = g;
+      int to = g;
+      // biases and norms move too (to the new learning rate) but keep no weight decay and no
+      // LARS adaptation: they go to a companion group "<name>_no_decay"
+      if (o->slots[i].param->no_decay) {
+        if (g_nd < 0) {
+          GW_CHECK(o->n_groups < GW_OPTIM_MAX_GROUPS, "optimizer: more than %d parameter groups",
+                   GW_OPTIM_MAX_GROUPS);
+          g_nd = o->n_groups++;
+          o->groups[g_nd] = (gw_param_group){.lr = lr, .weight_decay = 0.0f, .lars_adapt = false};
+          snprintf(o->groups[g_nd].name, sizeof o->groups[g_nd].name, "%.20s_no_decay", name);
+        }
+        to = g_nd;
+      }
+      o->slots[i].group = to;
       moved++;
     }
   return moved;

@@ -53,7 +53,9 @@ typedef struct gw_optim {
 void gw_optim_init(gw_optim *o, gw_nn *nn, gw_optim_cfg cfg);
 void gw_optim_free(gw_optim *o);
 // Moves the parameters whose name starts with prefix into a new group with its own learning
-// rate and weight decay (a pretrained backbone at a lower rate, say). Returns how many moved.
+// rate and weight decay (a pretrained backbone at a lower rate, say); its no_decay parameters
+// go to a companion group "<name>_no_decay" with the same rate and no decay. Returns how many
+// moved.
 int gw_optim_add_group(gw_optim *o, const char *name, const char *prefix, float lr,
                        float weight_decay);
 // One update with every group's learning rate multiplied by lr_factor (the schedule's value).
