@@ -88,6 +88,7 @@ gw_tensor *gw_detach(const gw_tensor *t) {
 
 void gw_zero_grad(gw_tensor *t) {
   if (t->grad) memset(t->grad->data, 0, (size_t)gw_numel(t->grad) * sizeof(float));
+  t->grad_written = false;
 }
 
 // ---- recording ----
@@ -142,6 +143,7 @@ gw_tensor *gw_grad_of(gw_tensor *t) {
     gw_arena *a = t->is_param ? t->arena : gw_step_arena();
     t->grad = gw_zeros_in(a, GW_F32, t->ndim, t->shape);
   }
+  t->grad_written = true;
   return t->grad;
 }
 

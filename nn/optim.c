@@ -111,9 +111,11 @@ static void update(gw_optim *o, gw_optim_slot *s, float lr) {
     }
     case GW_ADAM:
     case GW_ADAMW: {
-      int64_t t = o->step + 1;
-      float bc1 = 1.0f - powf(c->beta1, (float)t), bc2 = 1.0f - powf(c->beta2, (float)t);
-      float step_size = lr / bc1, sqrt_bc2 = sqrtf(bc2);
+      // Bias corrections in double, as PyTorch computes them (Python floats): in float32,
+      // 1 - beta2^t loses up to ~1e-5 of its value to cancellation.
+      double t = (double)(o->step + 1);
+      double bc1 = 1.0 - pow((double)c->beta1, t), bc2 = 1.0 - pow((double)c->beta2, t);
+      float step_size = (float)((double)lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
       bool decoupled = c->kind == GW_ADAMW;
       for (int64_t i = 0; i < n; i++) {
         float d = grad[i];
@@ -157,7 +159,8 @@ void gw_optim_step(gw_optim *o, float lr_factor) {
 #pragma omp parallel for schedule(dynamic, 1) if (o->n_slots > 1)
   for (int i = 0; i < o->n_slots; i++) {
     gw_optim_slot *s = &o->slots[i];
-    if (!s->param->tensor->requires_grad || !s->param->tensor->grad) continue;
+    gw_tensor *t = s->param->tensor;
+    if (!t->requires_grad || !t->grad || !t->grad_written) continue;  // unused since zero_grad
     update(o, s, o->groups[s->group].lr * lr_factor);
   }
   o->step++;

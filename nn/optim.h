@@ -59,7 +59,8 @@ void gw_optim_free(gw_optim *o);
 int gw_optim_add_group(gw_optim *o, const char *name, const char *prefix, float lr,
                        float weight_decay);
 // One update with every group's learning rate multiplied by lr_factor (the schedule's value).
-// Parameters without a gradient (unused this step) are left alone.
+// Parameters no gradient reached since their last zero_grad (unused this step) are left
+// alone, as PyTorch does with zero_grad(set_to_none=True).
 void gw_optim_step(gw_optim *o, float lr_factor);
 
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before.

@@ -58,6 +58,9 @@ gw_tensor *gw_ot_wasserstein(gw_tensor *C, float beta, int iters) {
 
 gw_tensor *gw_ot_gromov_wasserstein(gw_tensor *x, gw_tensor *y, float ratio, float beta, int outer,
                                     int inner) {
+  GW_CHECK(x->ndim == 3 && y->ndim == 3 && x->shape[0] == y->shape[0] && x->shape[2] == y->shape[2],
+           "gromov_wasserstein: x %s and y %s should be (B, n, d) and (B, m, d)", gw_shape_str(x),
+           gw_shape_str(y));
   int64_t B = x->shape[0], n = x->shape[1], m = y->shape[1];
   gw_tensor *Cs = gw_ot_cosine_cost(x, x, ratio);  // (B, n, n)
   gw_tensor *Ct = gw_ot_cosine_cost(y, y, ratio);  // (B, m, m)

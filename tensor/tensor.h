@@ -36,6 +36,8 @@ struct gw_tensor {
   bool requires_grad;    // a leaf that wants .grad, or the result of an op on one
   bool is_param;         // a parameter (its .grad persists across steps)
   gw_tensor *grad;       // accumulated gradient, same shape, contiguous; NULL until needed
+  bool grad_written;     // a gradient reached it since the last gw_zero_grad (optimizers skip
+                         // parameters a step did not use, like PyTorch's set_to_none)
   struct gw_node *node;  // the op that made this tensor, NULL for leaves
   const char *name;      // optional, for messages and checkpoints
 };

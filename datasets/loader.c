@@ -1,0 +1,493 @@
+// The data loader: epochs in seeded order, augmentation, and a prefetch thread.
+#include "datasets/loader.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datasets/sw_generate.h"
+#include "tensor/error.h"
+#include "tensor/h5io.h"
+
+// ---- reading a split ----
+
+// Reads a whole int32 array of rows x cols (cols 0 for a 1-dim array); NULL on error.
+static int32_t *read_ints(gw_h5 *f, const char *name, int64_t *rows, int64_t cols) {
+  int nd;
+  int64_t shape[GW_MAX_DIMS];
+  if (gw_h5_array_shape(f, name, &nd, shape) < 0) return NULL;
+  if (nd != (cols ? 2 : 1) || (cols && shape[1] != cols)) {
+    gw_set_error("%s: '%s' has shape %s, expected (N%s)", gw_h5_path(f), name,
+                 gw_shape_str_n(nd, shape), cols ? ", cols" : "");
+    return NULL;
+  }
+  *rows = shape[0];
+  int32_t *v = malloc((size_t)(shape[0] * (cols ? cols : 1) + 1) * sizeof *v);
+  if (gw_h5_read_array(f, name, GW_H5_I32, nd, shape, v) < 0) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+static float *read_floats(gw_h5 *f, const char *name, int64_t rows, int64_t cols) {
+  float *v = malloc((size_t)(rows * cols + 1) * sizeof *v);
+  if (gw_h5_read_array(f, name, GW_H5_F32, 2, (int64_t[]){rows, cols}, v) < 0) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+static void find_flip_pairs(gw_dataset *d) {
+  static const char *const pairs[][2] = {{"left", "right"}, {"leftmost", "rightmost"}};
+  d->n_flip_pairs = 0;
+  for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+    int a = gw_vocab_find(&d->vocab, pairs[k][0]), b = gw_vocab_find(&d->vocab, pairs[k][1]);
+    if (a >= 0 && b >= 0) {
+      d->flip_pairs[d->n_flip_pairs][0] = a;
+      d->flip_pairs[d->n_flip_pairs][1] = b;
+      d->n_flip_pairs++;
+    }
+  }
+  d->corner_token = gw_vocab_find(&d->vocab, "corner");
+}
+
+// answers.txt: the VQA answer vocabulary, for the flip of "left" / "right" answers
+static int read_answers(gw_dataset *d, const char *dir) {
+  char path[1100], line[128];
+  snprintf(path, sizeof path, "%s/answers.txt", dir);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    gw_set_error("%s: no answer vocabulary (needed for VQA)", path);
+    return -1;
+  }
+  d->n_answers = 0;
+  d->answer_flip[0] = d->answer_flip[1] = -1;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    if (!strcmp(line, "left")) d->answer_flip[0] = d->n_answers;
+    if (!strcmp(line, "right")) d->answer_flip[1] = d->n_answers;
+    d->n_answers++;
+  }
+  fclose(f);
+  return 0;
+}
+
+int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_task task) {
+  memset(d, 0, sizeof *d);
+  d->task = task;
+  char path[1100];
+  if (task == GW_TASK_CLASSIFY)
+    snprintf(path, sizeof path, "%s/images.h5", dir);
+  else
+    snprintf(path, sizeof path, "%s/%s.h5", dir, split);
+  snprintf(d->path, sizeof d->path, "%s", path);
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return -1;
+  int nd;
+  int64_t shape[GW_MAX_DIMS];
+  int rc = -1;
+  if (gw_h5_array_shape(f, "images", &nd, shape) < 0) goto done;
+  if (nd != 4 || shape[1] != shape[2] || shape[3] != 3) {
+    gw_set_error("%s: 'images' has shape %s, expected (N, S, S, 3)", path, gw_shape_str_n(nd, shape));
+    goto done;
+  }
+  d->n_images = shape[0];
+  d->size = (int)shape[1];
+  d->images = malloc((size_t)(shape[0] * shape[1] * shape[2] * 3 + 1));
+  if (gw_h5_read_array(f, "images", GW_H5_U8, 4, shape, d->images) < 0) goto done;
+  if (task == GW_TASK_CLASSIFY) {
+    d->labels = read_ints(f, "labels", &d->n_samples, 0);
+    if (!d->labels) goto done;
+    d->image_of = malloc((size_t)(d->n_samples + 1) * sizeof *d->image_of);
+    for (int64_t i = 0; i < d->n_samples; i++) {
+      d->image_of[i] = (int32_t)i;
+      if (d->labels[i] + 1 > d->n_classes) d->n_classes = d->labels[i] + 1;
+    }
+    rc = 0;
+    goto done;
+  }
+  snprintf(path, sizeof path, "%s/vocab.txt", dir);
+  if (gw_vocab_load(&d->vocab, path) < 0) goto done;
+  find_flip_pairs(d);
+  const char *group = task == GW_TASK_REC ? "sents" : task == GW_TASK_VQA ? "questions" : "captions";
+  char name[64];
+  snprintf(name, sizeof name, "%s/tokens", group);
+  if (gw_h5_array_shape(f, name, &nd, shape) < 0 || nd != 2) goto done;
+  d->max_len = (int)shape[1];
+  d->tokens = read_ints(f, name, &d->n_samples, d->max_len);
+  snprintf(name, sizeof name, "%s/length", group);
+  int64_t n_len;
+  d->lengths = read_ints(f, name, &n_len, 0);
+  if (!d->tokens || !d->lengths) goto done;
+  if (task == GW_TASK_REC) {
+    int64_t n_refs, n_sent;
+    int32_t *sent_ref = read_ints(f, "sents/ref", &n_sent, 0);
+    int32_t *ref_image = read_ints(f, "refs/image", &n_refs, 0);
+    int32_t *ref_level = read_ints(f, "refs/level", &n_refs, 0);
+    float *ref_box = ref_image ? read_floats(f, "refs/box", n_refs, 4) : NULL;
+    if (sent_ref && ref_image && ref_level && ref_box) {
+      d->image_of = malloc((size_t)(d->n_samples + 1) * sizeof *d->image_of);
+      d->levels = malloc((size_t)(d->n_samples + 1) * sizeof *d->levels);
+      d->boxes = malloc((size_t)(d->n_samples * 4 + 1) * sizeof *d->boxes);
+      for (int64_t s = 0; s < d->n_samples; s++) {
+        int32_t ref = sent_ref[s];
+        d->image_of[s] = ref_image[ref];
+        d->levels[s] = ref_level[ref];
+        memcpy(d->boxes + 4 * s, ref_box + 4 * ref, 4 * sizeof(float));
+      }
+      rc = 0;
+    }
+    free(sent_ref);
+    free(ref_image);
+    free(ref_level);
+    free(ref_box);
+  } else if (task == GW_TASK_VQA) {
+    int64_t nq;
+    d->image_of = read_ints(f, "questions/image", &nq, 0);
+    d->family = read_ints(f, "questions/family", &nq, 0);
+    d->answers10 = read_ints(f, "questions/answers", &nq, 10);
+    if (d->image_of && d->family && d->answers10 && read_answers(d, dir) == 0) rc = 0;
+  } else {
+    int64_t nc;
+    d->image_of = read_ints(f, "captions/image", &nc, 0);
+    d->family = read_ints(f, "captions/family", &nc, 0);
+    if (d->image_of && d->family) rc = 0;
+  }
+  for (int64_t s = 0; rc == 0 && s < d->n_samples; s++)
+    if (d->image_of[s] < 0 || d->image_of[s] >= d->n_images) {
+      gw_set_error("%s: sample %lld points at image %d, outside [0, %lld)", d->path, (long long)s,
+                   d->image_of[s], (long long)d->n_images);
+      rc = -1;
+    }
+done:
+  gw_h5_close(f);
+  if (rc < 0) {
+    char keep[2048];
+    snprintf(keep, sizeof keep, "%s", gw_last_error());
+    gw_dataset_close(d);
+    gw_set_error("%s", keep);
+  }
+  return rc;
+}
+
+void gw_dataset_close(gw_dataset *d) {
+  free(d->images);
+  free(d->image_of);
+  free(d->tokens);
+  free(d->lengths);
+  free(d->boxes);
+  free(d->levels);
+  free(d->family);
+  free(d->answers10);
+  free(d->labels);
+  if (d->vocab.words) gw_vocab_free(&d->vocab);
+  memset(d, 0, sizeof *d);
+}
+
+// ---- assembling one batch ----
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void batch_alloc(gw_batch *b, const gw_dataset *d, int n) {
+  memset(b, 0, sizeof *b);
+  size_t S = (size_t)d->size;
+  b->images = malloc((size_t)n * 3 * S * S * sizeof(float));
+  b->index = malloc((size_t)n * sizeof(int64_t));
+  if (d->max_len) {
+    b->tokens = malloc((size_t)n * d->max_len * sizeof(int32_t));
+    b->lengths = malloc((size_t)n * sizeof(int32_t));
+  }
+  if (d->task == GW_TASK_REC) {
+    b->boxes = malloc((size_t)n * 4 * sizeof(float));
+    b->levels = malloc((size_t)n * sizeof(int32_t));
+  }
+  if (d->task == GW_TASK_VQA) b->answer_scores = malloc((size_t)n * d->n_answers * sizeof(float));
+  if (d->task == GW_TASK_CLASSIFY) b->labels = malloc((size_t)n * sizeof(int32_t));
+}
+
+static void batch_free(gw_batch *b) {
+  free(b->images);
+  free(b->index);
+  free(b->tokens);
+  free(b->lengths);
+  free(b->boxes);
+  free(b->levels);
+  free(b->answer_scores);
+  free(b->labels);
+}
+
+// The geometric part of augmentation: output pixel (x, y) samples the source at
+// (x - cx) / s + cx - tx (nearest), i.e. scale s about the centre, then shift by tx, ty.
+typedef struct warp {
+  bool flip;
+  float s, tx, ty;
+} warp;
+
+static void map_box(const warp *w, int S, const float *in, float *out) {
+  float c = (float)S / 2.0f;
+  float x1 = in[0], x2 = in[2];
+  if (w->flip) {
+    x1 = (float)S - in[2];
+    x2 = (float)S - in[0];
+  }
+  out[0] = (x1 - c) * w->s + c + w->tx;
+  out[2] = (x2 - c) * w->s + c + w->tx;
+  out[1] = (in[1] - c) * w->s + c + w->ty;
+  out[3] = (in[3] - c) * w->s + c + w->ty;
+}
+
+static void fill_image(const gw_dataset *d, int64_t image, const warp *w, float bright, float noise,
+                       gw_rng *r, float *out) {
+  int S = d->size;
+  const uint8_t *src = d->images + (size_t)image * S * S * 3;
+  float c = (float)S / 2.0f;
+  bool identity = !w->flip && w->s == 1.0f && w->tx == 0.0f && w->ty == 0.0f;
+  for (int y = 0; y < S; y++)
+    for (int x = 0; x < S; x++) {
+      int sx = x, sy = y;
+      bool inside = true;
+      if (!identity) {
+        float fx = ((float)x + 0.5f - w->tx - c) / w->s + c, fy = ((float)y + 0.5f - w->ty - c) / w->s + c;
+        sx = (int)floorf(fx);
+        sy = (int)floorf(fy);
+        if (w->flip) sx = S - 1 - sx;
+        inside = sx >= 0 && sx < S && sy >= 0 && sy < S;
+      }
+      for (int ch = 0; ch < 3; ch++) {
+        float v = inside ? (float)src[((size_t)sy * S + sx) * 3 + ch] / 255.0f : 0.5f;  // grey fill
+        out[((size_t)ch * S + y) * S + x] = v * bright - 0.5f;
+      }
+    }
+  if (noise > 0.0f) {
+    size_t n = (size_t)3 * S * S;
+    float eps[64];
+    for (size_t i = 0; i < n; i += 64) {
+      size_t m = n - i < 64 ? n - i : 64;
+      gw_rng_normal(r, eps, (int64_t)m, 0.0f, noise);
+      for (size_t k = 0; k < m; k++) out[i + k] += eps[k];
+    }
+  }
+}
+
+static bool has_token(const int32_t *tokens, int len, int32_t token) {
+  for (int k = 0; k < len; k++)
+    if (tokens[k] == token) return true;
+  return false;
+}
+
+static void fill_sample(const gw_loader *l, int64_t sample, int slot, gw_batch *b) {
+  const gw_dataset *d = l->d;
+  int S = d->size;
+  b->index[slot] = sample;
+  // every random choice of a sample comes from its own stream: the same whatever the thread
+  gw_rng r = gw_rng_stream(l->seed ^ (uint64_t)sample * 0x9E3779B97F4A7C15ull, "augment");
+  r.counter = (uint64_t)b->epoch << 20;
+  warp w = {.flip = false, .s = 1.0f};
+  float bright = 1.0f;
+  const gw_augment *a = &l->aug;
+  const int32_t *tok = d->tokens ? d->tokens + sample * d->max_len : NULL;
+  if (a->flip && gw_rng_float(&r) < 0.5f) w.flip = true;
+  if (a->scale > 0.0f) w.s = 1.0f + a->scale * (2.0f * gw_rng_float(&r) - 1.0f);
+  bool may_shift = !(tok && d->corner_token >= 0 && has_token(tok, d->max_len, d->corner_token));
+  if (a->translate > 0.0f && may_shift) {  // corners are absolute: no shift for those
+    w.tx = a->translate * (float)S * (2.0f * gw_rng_float(&r) - 1.0f);
+    w.ty = a->translate * (float)S * (2.0f * gw_rng_float(&r) - 1.0f);
+  }
+  if (a->brightness > 0.0f) bright = 1.0f + a->brightness * (2.0f * gw_rng_float(&r) - 1.0f);
+  if (d->task == GW_TASK_REC && (w.s != 1.0f || w.tx != 0.0f || w.ty != 0.0f)) {
+    // keep the geometric change only if the target stays whole inside the image
+    float box[4];
+    map_box(&w, S, d->boxes + 4 * sample, box);
+    if (box[0] < 0 || box[1] < 0 || box[2] > (float)S || box[3] > (float)S) w.s = 1.0f, w.tx = w.ty = 0.0f;
+  }
+  fill_image(d, d->image_of[sample], &w, bright, a->noise, &r, b->images + (size_t)slot * 3 * S * S);
+  if (tok) {
+    int32_t *out = b->tokens + (size_t)slot * d->max_len;
+    memcpy(out, tok, (size_t)d->max_len * sizeof(int32_t));
+    b->lengths[slot] = d->lengths[sample];
+    if (w.flip)  // "left" <-> "right" in the text too
+      for (int k = 0; k < d->max_len; k++)
+        for (int p = 0; p < d->n_flip_pairs; p++) {
+          if (out[k] == d->flip_pairs[p][0]) out[k] = d->flip_pairs[p][1];
+          else if (out[k] == d->flip_pairs[p][1]) out[k] = d->flip_pairs[p][0];
+        }
+  }
+  if (d->task == GW_TASK_REC) {
+    map_box(&w, S, d->boxes + 4 * sample, b->boxes + 4 * slot);
+    b->levels[slot] = d->levels[sample];
+  }
+  if (d->task == GW_TASK_VQA) {
+    // VQA's soft score: an answer given by k of the 10 humans scores min(1, k / 3)
+    float *sc = b->answer_scores + (size_t)slot * d->n_answers;
+    memset(sc, 0, (size_t)d->n_answers * sizeof(float));
+    for (int h = 0; h < 10; h++) {
+      int32_t ans = d->answers10[sample * 10 + h];
+      if (w.flip && ans == d->answer_flip[0]) ans = d->answer_flip[1];
+      else if (w.flip && ans == d->answer_flip[1]) ans = d->answer_flip[0];
+      if (ans >= 0 && ans < d->n_answers) sc[ans] += 1.0f / 3.0f;
+    }
+    for (int k = 0; k < d->n_answers; k++) sc[k] = sc[k] > 1.0f ? 1.0f : sc[k];
+  }
+  if (d->task == GW_TASK_CLASSIFY) b->labels[slot] = d->labels[sample];
+}
+
+// The order of an epoch: a permutation drawn from (seed, epoch), or the identity.
+static void epoch_order(gw_loader *l, int64_t epoch) {
+  if (l->perm_epoch == epoch) return;
+  int64_t n = l->d->n_samples;
+  if (l->shuffle) {
+    gw_rng r = gw_rng_stream(l->seed, "data order");
+    r.counter = (uint64_t)epoch << 32;
+    gw_rng_permutation(&r, l->perm, n);
+  } else {
+    for (int64_t i = 0; i < n; i++) l->perm[i] = (int32_t)i;
+  }
+  l->perm_epoch = epoch;
+}
+
+static int64_t usable(const gw_loader *l) {
+  int64_t n = l->d->n_samples;
+  return l->drop_last ? n / l->batch_size * l->batch_size : n;
+}
+
+// Assembles the batch at state *st into b and advances *st.
+static void make_batch(gw_loader *l, gw_loader_state *st, gw_batch *b) {
+  if (st->position >= usable(l)) {
+    st->epoch++;
+    st->position = 0;
+  }
+  epoch_order(l, st->epoch);
+  int64_t left = usable(l) - st->position;
+  int n = (int)(left < l->batch_size ? left : l->batch_size);
+  b->n = n;
+  b->size = l->d->size;
+  b->epoch = st->epoch;
+  for (int k = 0; k < n; k++) fill_sample(l, l->perm[st->position + k], k, b);
+  st->position += n;
+}
+
+// The worker fills slots ahead of the consumer. A slot counts as taken from the moment it is
+// filled until the consumer's next call after it was handed out, so the batch the caller holds
+// is never overwritten.
+static void *worker_main(void *arg) {
+  gw_loader *l = arg;
+  pthread_mutex_lock(&l->mu);
+  while (!l->stop) {
+    if (l->count == l->n_slots) {
+      pthread_cond_wait(&l->space, &l->mu);
+      continue;
+    }
+    int slot = (l->head + l->count) % l->n_slots;
+    gw_loader_state st = l->produce;
+    pthread_mutex_unlock(&l->mu);
+    double t0 = now();
+    make_batch(l, &st, &l->slots[slot]);
+    double dt = now() - t0;
+    pthread_mutex_lock(&l->mu);
+    l->slot_end[slot] = st;
+    l->make_seconds += dt;
+    l->produce = st;
+    l->count++;
+    pthread_cond_signal(&l->ready);
+  }
+  pthread_mutex_unlock(&l->mu);
+  return NULL;
+}
+
+int gw_loader_open(gw_loader *l, const gw_dataset *d, int batch_size, bool shuffle, bool drop_last,
+                   uint64_t seed, gw_augment aug, gw_loader_state start, int prefetch) {
+  memset(l, 0, sizeof *l);
+  if (batch_size < 1 || d->n_samples < 1 || (drop_last && d->n_samples < batch_size)) {
+    gw_set_error("%s: %lld samples cannot make batches of %d%s", d->path, (long long)d->n_samples,
+                 batch_size, drop_last ? " (dropping the last partial batch)" : "");
+    return -1;
+  }
+  l->d = d;
+  l->batch_size = batch_size;
+  l->shuffle = shuffle;
+  l->drop_last = drop_last;
+  l->seed = seed;
+  l->aug = aug;
+  l->state = start;
+  l->produce = start;
+  l->perm = malloc((size_t)d->n_samples * sizeof *l->perm);
+  l->perm_epoch = -1;
+  l->n_slots = prefetch > 0 ? prefetch + 1 : 1;  // + 1: the batch the caller holds
+  l->slots = calloc((size_t)l->n_slots, sizeof *l->slots);
+  l->slot_end = calloc((size_t)l->n_slots, sizeof *l->slot_end);
+  for (int k = 0; k < l->n_slots; k++) batch_alloc(&l->slots[k], d, batch_size);
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->ready, NULL);
+  pthread_cond_init(&l->space, NULL);
+  if (prefetch > 0) {
+    if (pthread_create(&l->worker, NULL, worker_main, l) != 0) {
+      gw_set_error("loader: cannot start the prefetch thread");
+      return -1;
+    }
+    l->has_worker = true;
+  }
+  return 0;
+}
+
+void gw_loader_close(gw_loader *l) {
+  if (l->has_worker) {
+    pthread_mutex_lock(&l->mu);
+    l->stop = true;
+    pthread_cond_broadcast(&l->space);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->worker, NULL);
+  }
+  for (int k = 0; k < l->n_slots; k++) batch_free(&l->slots[k]);
+  free(l->slots);
+  free(l->slot_end);
+  free(l->perm);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->ready);
+  pthread_cond_destroy(&l->space);
+  memset(l, 0, sizeof *l);
+}
+
+const gw_batch *gw_loader_next(gw_loader *l) {
+  double t0 = now();
+  if (!l->has_worker) {
+    make_batch(l, &l->state, &l->slots[0]);
+    l->make_seconds += now() - t0;
+    l->batches++;
+    return &l->slots[0];
+  }
+  pthread_mutex_lock(&l->mu);
+  if (l->holding) {  // the caller is done with the batch handed out last time
+    l->head = (l->head + 1) % l->n_slots;
+    l->count--;
+    l->holding = false;
+    pthread_cond_signal(&l->space);
+  }
+  while (l->count == 0) pthread_cond_wait(&l->ready, &l->mu);
+  int slot = l->head;
+  l->holding = true;
+  l->state = l->slot_end[slot];
+  pthread_mutex_unlock(&l->mu);
+  l->wait_seconds += now() - t0;
+  l->batches++;
+  return &l->slots[slot];
+}
+
+int64_t gw_loader_batches_per_epoch(const gw_loader *l) {
+  return (usable(l) + l->batch_size - 1) / l->batch_size;
+}
+
+double gw_loader_wait_per_batch(const gw_loader *l) {
+  return l->batches ? l->wait_seconds / (double)l->batches : 0.0;
+}
+
+double gw_loader_make_per_batch(const gw_loader *l) {
+  return l->batches ? l->make_seconds / (double)l->batches : 0.0;
+}

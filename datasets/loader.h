@@ -1,0 +1,123 @@
+// Batches for training and evaluation, from a data set in the HDF5 layout of
+// datasets/sw_generate.h (shapes world, or anything `gw data convert` imported).
+//
+// A split is read into memory once. Each epoch visits the samples in an order drawn from the
+// seed and the epoch number alone, so a run resumed from (epoch, position) continues with the
+// very batches the uninterrupted run would have seen. A prefetch thread assembles the next
+// batches (with augmentation) while the current step runs; the loader reports how long the
+// consumer waited for data.
+#ifndef GW_LOADER_H
+#define GW_LOADER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "datasets/vocab.h"
+#include "tensor/rng.h"
+
+typedef enum gw_data_task {
+  GW_TASK_REC,       // one sample per sentence: image, tokens, target box, level
+  GW_TASK_VQA,       // one sample per question: image, tokens, answer scores
+  GW_TASK_CAPTION,   // one sample per caption: image, tokens
+  GW_TASK_CLASSIFY,  // one sample per image of a few-shot set: image, label
+} gw_data_task;
+
+typedef struct gw_dataset {
+  gw_data_task task;
+  char path[1024];
+  int64_t n_images, n_samples;
+  int size;             // images are size x size x 3
+  uint8_t *images;      // (n_images, size, size, 3)
+  int32_t *image_of;    // sample -> image row
+  int max_len;          // tokens per sample (0 for classification)
+  int32_t *tokens;      // (n_samples, max_len)
+  int32_t *lengths;     // (n_samples)
+  float *boxes;         // REC: (n_samples, 4) x1 y1 x2 y2 pixels
+  int32_t *levels;      // REC: (n_samples)
+  int32_t *family;      // VQA: question family; captions: caption family
+  int32_t *answers10;   // VQA: (n_samples, 10) answer ids
+  int n_answers;        // VQA: answer vocabulary size
+  int32_t *labels;      // CLASSIFY: (n_samples)
+  int n_classes;
+  gw_vocab vocab;
+  // token ids swapped by a horizontal flip (left <-> right, leftmost <-> rightmost, ...)
+  int n_flip_pairs;
+  int32_t flip_pairs[16][2];
+  int32_t corner_token;   // "corner": absolute image locations forbid translation (-1 if absent)
+  int32_t answer_flip[2]; // VQA answers "left", "right" (-1 if absent)
+} gw_dataset;
+
+// Loads <dir>/<split>.h5 for the task (CLASSIFY: dir is a fewshot/<task> folder and split is
+// ignored; the labels come from its images.h5). The vocabulary is <dir>/vocab.txt.
+// -1 with gw_last_error() naming the file and array on failure.
+int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_task task);
+void gw_dataset_close(gw_dataset *d);
+
+typedef struct gw_augment {
+  bool flip;          // horizontal flip with p = 0.5, left/right words swapped
+  float scale;        // random resize by 1 +- scale about the centre (0: off)
+  float translate;    // random shift up to translate * size pixels (0: off)
+  float brightness;   // multiply by 1 +- brightness
+  float noise;        // add N(0, noise) per pixel, on the 0..1 scale
+} gw_augment;
+
+// One batch, in plain memory owned by the loader (valid until the next gw_loader_next).
+typedef struct gw_batch {
+  int n;                // samples in this batch (the last one of an epoch may be smaller)
+  int size;
+  float *images;        // (n, 3, size, size), pixels / 255 - 0.5
+  int32_t *tokens;      // (n, max_len)
+  int32_t *lengths;     // (n)
+  float *boxes;         // REC: (n, 4) x1 y1 x2 y2 pixels, after augmentation
+  int32_t *levels;      // REC
+  float *answer_scores; // VQA: (n, n_answers) official soft score min(1, humans / 3)
+  int32_t *labels;      // CLASSIFY
+  int64_t *index;       // (n) sample indices
+  int64_t epoch;        // the epoch this batch belongs to
+} gw_batch;
+
+typedef struct gw_loader_state {
+  int64_t epoch;     // current epoch
+  int64_t position;  // samples of this epoch already handed out
+} gw_loader_state;
+
+typedef struct gw_loader {
+  const gw_dataset *d;
+  int batch_size;
+  bool shuffle, drop_last;
+  uint64_t seed;
+  gw_augment aug;
+  gw_loader_state state;  // after the batch the consumer received last: save it to resume
+  // prefetch: a ring of slots filled by a worker thread
+  int n_slots;
+  gw_batch *slots;
+  gw_loader_state *slot_end;    // the state after each slot's batch
+  int head, count;              // the oldest filled slot, and filled slots (the held one too)
+  bool holding;                 // the caller holds slots[head]
+  gw_loader_state produce;      // where the worker continues
+  bool stop;
+  pthread_t worker;
+  bool has_worker;
+  pthread_mutex_t mu;
+  pthread_cond_t ready, space;
+  int32_t *perm;                // this epoch's order (for the worker's epoch)
+  int64_t perm_epoch;
+  double wait_seconds, make_seconds;  // consumer waiting, worker assembling
+  int64_t batches;
+} gw_loader;
+
+// Starts a loader at `start` (epoch 0, position 0 for a fresh run). prefetch = 0 assembles
+// batches in the caller's thread.
+int gw_loader_open(gw_loader *l, const gw_dataset *d, int batch_size, bool shuffle, bool drop_last,
+                   uint64_t seed, gw_augment aug, gw_loader_state start, int prefetch);
+void gw_loader_close(gw_loader *l);
+// The next batch (NULL never: epochs follow one another).
+const gw_batch *gw_loader_next(gw_loader *l);
+// Batches per epoch.
+int64_t gw_loader_batches_per_epoch(const gw_loader *l);
+// Mean seconds the caller waited per batch, and the worker's mean seconds to assemble one.
+double gw_loader_wait_per_batch(const gw_loader *l);
+double gw_loader_make_per_batch(const gw_loader *l);
+
+#endif
