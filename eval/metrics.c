@@ -1,0 +1,155 @@
+#include "eval/metrics.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double gw_box_iou_xyxy(const float *a, const float *b) {
+  double iw = fmin(a[2], b[2]) - fmax(a[0], b[0]), ih = fmin(a[3], b[3]) - fmax(a[1], b[1]);
+  if (iw <= 0 || ih <= 0) return 0.0;
+  double inter = iw * ih;
+  double ua = (double)(a[2] - a[0]) * (a[3] - a[1]) + (double)(b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return ua > 0 ? inter / ua : 0.0;
+}
+
+void gw_rec_evaluate(const float *pred, const float *gt, const int32_t *levels, int64_t n,
+                     gw_rec_metrics *out) {
+  memset(out, 0, sizeof *out);
+  out->n = n;
+  int64_t hit50 = 0, hit75 = 0, lvl_hit[4] = {0};
+  double iou_sum = 0.0;
+  for (int64_t i = 0; i < n; i++) {
+    double iou = gw_box_iou_xyxy(pred + 4 * i, gt + 4 * i);
+    iou_sum += iou;
+    hit50 += iou >= 0.5;
+    hit75 += iou >= 0.75;
+    if (levels && levels[i] >= 0 && levels[i] < 4) {
+      out->n_level[levels[i]]++;
+      lvl_hit[levels[i]] += iou >= 0.5;
+    }
+  }
+  if (n) {
+    out->acc50 = (double)hit50 / (double)n;
+    out->acc75 = (double)hit75 / (double)n;
+    out->miou = iou_sum / (double)n;
+  }
+  for (int l = 0; l < 4; l++)
+    out->acc50_level[l] = out->n_level[l] ? (double)lvl_hit[l] / (double)out->n_level[l] : 0.0;
+}
+
+double gw_vqa_accuracy(int32_t predicted, const int32_t *humans) {
+  double total = 0.0;
+  for (int leave = 0; leave < 10; leave++) {
+    int matches = 0;
+    for (int h = 0; h < 10; h++) matches += h != leave && humans[h] == predicted;
+    total += fmin(1.0, matches / 3.0);
+  }
+  return total / 10.0;
+}
+
+// ---- the official answer normalisation (vqaEval.py: processPunctuation, processDigitArticle) ----
+
+static const char *const CONTRACTIONS[][2] = {
+    {"aint", "ain't"},     {"arent", "aren't"},   {"cant", "can't"},       {"couldve", "could've"},
+    {"couldnt", "couldn't"}, {"didnt", "didn't"}, {"doesnt", "doesn't"},   {"dont", "don't"},
+    {"hadnt", "hadn't"},   {"hasnt", "hasn't"},   {"havent", "haven't"},   {"hes", "he's"},
+    {"im", "i'm"},         {"isnt", "isn't"},     {"itll", "it'll"},       {"ive", "i've"},
+    {"shouldnt", "shouldn't"}, {"thats", "that's"}, {"theres", "there's"}, {"theyre", "they're"},
+    {"wasnt", "wasn't"},   {"werent", "weren't"}, {"whats", "what's"},     {"wont", "won't"},
+    {"wouldnt", "wouldn't"}, {"youre", "you're"}, {"youve", "you've"},
+};
+static const char *const NUMBERS[][2] = {{"none", "0"}, {"zero", "0"}, {"one", "1"},  {"two", "2"},
+                                         {"three", "3"}, {"four", "4"}, {"five", "5"}, {"six", "6"},
+                                         {"seven", "7"}, {"eight", "8"}, {"nine", "9"}, {"ten", "10"}};
+
+// The punctuation rule of vqaEval.py: each mark is deleted where it touches a space (or when
+// the text has a comma between digits), otherwise replaced by a space; then a period not
+// followed by a digit is deleted. The apostrophe is not among the marks.
+static void strip_punctuation(const char *in, char *out, size_t cap) {
+  static const char PUNCT[] = ";/[]\"{}()=+\\_-><@`,?!";
+  bool comma_digits = false;
+  for (size_t i = 1; in[i] && in[i + 1]; i++)
+    if (in[i] == ',' && isdigit((unsigned char)in[i - 1]) && isdigit((unsigned char)in[i + 1]))
+      comma_digits = true;
+  bool delete_mark[sizeof PUNCT] = {false};
+  for (size_t k = 0; k + 1 < sizeof PUNCT; k++) {
+    char p = PUNCT[k];
+    bool touches = false;
+    for (size_t i = 0; in[i]; i++)
+      if (in[i] == p && ((in[i + 1] == ' ') || (i > 0 && in[i - 1] == ' '))) touches = true;
+    delete_mark[k] = touches || comma_digits;
+  }
+  size_t n = 0;
+  for (size_t i = 0; in[i] && n + 1 < cap; i++) {
+    const char *m = strchr(PUNCT, in[i]);
+    if (m && in[i]) {
+      if (!delete_mark[m - PUNCT]) out[n++] = ' ';
+      continue;
+    }
+    if (in[i] == '.' && !isdigit((unsigned char)in[i + 1])) continue;
+    out[n++] = in[i];
+  }
+  out[n] = '\0';
+}
+
+void gw_vqa_normalize(char *answer, int len) {
+  char text[512], tmp[512];
+  snprintf(text, sizeof text, "%s", answer);
+  for (char *p = text; *p; p++)
+    if (*p == '\n' || *p == '\t') *p = ' ';
+  strip_punctuation(text, tmp, sizeof tmp);
+  for (char *p = tmp; *p; p++) *p = (char)tolower((unsigned char)*p);
+  // words: number words to digits, articles dropped, contractions restored
+  char out[512] = "";
+  size_t olen = 0;
+  for (char *w = strtok(tmp, " "); w; w = strtok(NULL, " ")) {
+    const char *word = w;
+    for (size_t k = 0; k < sizeof NUMBERS / sizeof NUMBERS[0]; k++)
+      if (!strcmp(w, NUMBERS[k][0])) word = NUMBERS[k][1];
+    if (!strcmp(word, "a") || !strcmp(word, "an") || !strcmp(word, "the")) continue;
+    for (size_t k = 0; k < sizeof CONTRACTIONS / sizeof CONTRACTIONS[0]; k++)
+      if (!strcmp(word, CONTRACTIONS[k][0])) word = CONTRACTIONS[k][1];
+    olen += (size_t)snprintf(out + olen, sizeof out - olen, "%s%s", olen ? " " : "", word);
+    if (olen >= sizeof out) olen = sizeof out - 1;
+  }
+  snprintf(answer, (size_t)len, "%s", out);
+}
+
+// ---- retrieval ----
+
+void gw_retrieval_recall(const float *sim, int64_t n_images, int per, gw_recall *out) {
+  static const int K[3] = {1, 5, 10};
+  int64_t n_caps = n_images * per;
+  int64_t i2t_hits[3] = {0}, t2i_hits[3] = {0};
+  for (int64_t i = 0; i < n_images; i++) {
+    // rank of the best own caption: captions scoring higher than it
+    const float *row = sim + i * n_caps;
+    float best = -INFINITY;
+    for (int k = 0; k < per; k++) best = fmaxf(best, row[i * per + k]);
+    int64_t above = 0;
+    for (int64_t j = 0; j < n_caps; j++) above += row[j] > best;
+    for (int k = 0; k < 3; k++) i2t_hits[k] += above < K[k];
+  }
+  for (int64_t j = 0; j < n_caps; j++) {
+    int64_t own = j / per, above = 0;
+    float s = sim[own * n_caps + j];
+    for (int64_t i = 0; i < n_images; i++) above += sim[i * n_caps + j] > s;
+    for (int k = 0; k < 3; k++) t2i_hits[k] += above < K[k];
+  }
+  for (int k = 0; k < 3; k++) {
+    out->i2t[k] = n_images ? (double)i2t_hits[k] / (double)n_images : 0.0;
+    out->t2i[k] = n_caps ? (double)t2i_hits[k] / (double)n_caps : 0.0;
+  }
+}
+
+void gw_mean_std(const double *v, int n, double *mean, double *std) {
+  double s = 0.0;
+  for (int i = 0; i < n; i++) s += v[i];
+  *mean = n ? s / n : 0.0;
+  double ss = 0.0;
+  for (int i = 0; i < n; i++) ss += (v[i] - *mean) * (v[i] - *mean);
+  *std = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
+}

@@ -1,0 +1,39 @@
+// Evaluation metrics, each with its protocol stated (shared/datasets.md §2, §6.11).
+#ifndef GW_EVAL_METRICS_H
+#define GW_EVAL_METRICS_H
+
+#include <stdint.h>
+
+// IoU of two boxes in x1, y1, x2, y2 (continuous coordinates: a box [x1, x2) has width x2 - x1).
+double gw_box_iou_xyxy(const float *a, const float *b);
+
+// REC: top-1 box per expression. Acc@t = share of expressions whose box has IoU >= t with the
+// ground truth (t = 0.5 is the standard), and the mean IoU; by level when levels are given.
+typedef struct gw_rec_metrics {
+  int64_t n;
+  double acc50, acc75, miou;
+  int64_t n_level[4];
+  double acc50_level[4];
+} gw_rec_metrics;
+void gw_rec_evaluate(const float *pred, const float *gt, const int32_t *levels, int64_t n,
+                     gw_rec_metrics *out);
+
+// VQA v2's official accuracy of one predicted answer against the 10 human answers: the mean,
+// over the 10 ways of leaving one human out, of min(1, matches among the other 9 / 3).
+double gw_vqa_accuracy(int32_t predicted, const int32_t *humans10);
+// The official answer normalisation (lower case, punctuation, number words to digits,
+// articles removed, contractions fixed), in place; used for string answers of real VQA data.
+void gw_vqa_normalize(char *answer, int len);
+
+// Retrieval with `per` captions per image: sim (n_images, n_images * per), caption j belongs to
+// image j / per. i2t R@K: share of images whose best-ranked own caption is in the top K;
+// t2i R@K: share of captions whose image is in the top K.
+typedef struct gw_recall {
+  double i2t[3], t2i[3];  // at K = 1, 5, 10
+} gw_recall;
+void gw_retrieval_recall(const float *sim, int64_t n_images, int per, gw_recall *out);
+
+// Mean and sample standard deviation (n - 1) of values (few-shot accuracy over seeds).
+void gw_mean_std(const double *v, int n, double *mean, double *std);
+
+#endif
