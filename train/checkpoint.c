@@ -1,0 +1,128 @@
+#include "train/checkpoint.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/h5io.h"
+
+static int set_u64(gw_h5 *f, const char *attr, uint64_t v) {
+  int64_t s;
+  memcpy(&s, &v, sizeof s);
+  return gw_h5_set_attr_i64(f, "", attr, s);
+}
+
+static int get_u64(gw_h5 *f, const char *attr, uint64_t *v) {
+  int64_t s;
+  if (gw_h5_get_attr_i64(f, "", attr, &s) < 0) return -1;
+  memcpy(v, &s, sizeof s);
+  return 0;
+}
+
+static char *vocab_text(const gw_vocab *v) {
+  size_t len = 1;
+  for (int i = 0; i < v->size; i++) len += strlen(v->words[i]) + 1;
+  char *s = malloc(len), *p = s;
+  for (int i = 0; i < v->size; i++) p += sprintf(p, "%s\n", v->words[i]);
+  *p = '\0';
+  return s;
+}
+
+int gw_ckpt_save(const char *path, gw_nn *nn, const gw_optim *opt, const gw_ema *ema,
+                 const gw_train_state *st, const char *config_yaml, const char *model_name,
+                 const gw_vocab *vocab) {
+  gw_h5 *f = gw_h5_create(path);
+  if (!f) return -1;
+  int rc = gw_nn_save(nn, f, "params");
+  if (rc == 0 && ema) {
+    char name[600];
+    for (int i = 0; i < ema->count && rc == 0; i++) {
+      snprintf(name, sizeof name, "ema/%s", nn->items[i].name);
+      rc = gw_h5_write_tensor(f, name, ema->shadow[i]);
+    }
+  }
+  if (rc == 0 && opt) rc = gw_optim_save(opt, f);
+  if (rc == 0 && st) {
+    rc |= gw_h5_set_attr_i64(f, "", "step", st->step);
+    rc |= gw_h5_set_attr_i64(f, "", "data_epoch", st->data.epoch);
+    rc |= gw_h5_set_attr_i64(f, "", "data_position", st->data.position);
+    rc |= set_u64(f, "dropout_key", st->dropout.key);
+    rc |= set_u64(f, "dropout_counter", st->dropout.counter);
+    uint64_t best;
+    memcpy(&best, &st->best_value, sizeof best);
+    rc |= set_u64(f, "best_value_bits", best);
+    rc |= gw_h5_set_attr_i64(f, "", "best_step", st->best_step);
+  }
+  if (rc == 0 && config_yaml) rc = gw_h5_set_attr_str(f, "", "config", config_yaml);
+  if (rc == 0 && model_name) rc = gw_h5_set_attr_str(f, "", "model", model_name);
+  if (rc == 0 && vocab && vocab->size) {
+    char *text = vocab_text(vocab);
+    rc = gw_h5_set_attr_str(f, "", "vocab", text);
+    free(text);
+    if (rc == 0) rc = set_u64(f, "vocab_hash", gw_vocab_hash(vocab));
+  }
+  if (rc != 0) {
+    gw_h5_abandon(f);
+    return -1;
+  }
+  return gw_h5_close(f);
+}
+
+int gw_ckpt_load(const char *path, gw_nn *nn, gw_optim *opt, gw_ema *ema, gw_train_state *st) {
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return -1;
+  int rc = gw_nn_load(nn, f, "params", (gw_load_opts){.strict = true}) < 0 ? -1 : 0;
+  if (rc == 0 && ema) {
+    char name[600];
+    for (int i = 0; i < ema->count && rc == 0; i++) {
+      snprintf(name, sizeof name, "ema/%s", nn->items[i].name);
+      if (!gw_h5_exists(f, name)) {
+        gw_set_error("%s: no EMA weights in this checkpoint (was train.ema off?)", path);
+        rc = -1;
+      } else {
+        rc = gw_h5_read_tensor_into(f, name, ema->shadow[i]);
+      }
+    }
+  }
+  if (rc == 0 && opt) rc = gw_optim_load(opt, f);
+  if (rc == 0 && st) {
+    uint64_t best;
+    if (gw_h5_get_attr_i64(f, "", "step", &st->step) < 0 ||
+        gw_h5_get_attr_i64(f, "", "data_epoch", &st->data.epoch) < 0 ||
+        gw_h5_get_attr_i64(f, "", "data_position", &st->data.position) < 0 ||
+        get_u64(f, "dropout_key", &st->dropout.key) < 0 ||
+        get_u64(f, "dropout_counter", &st->dropout.counter) < 0 ||
+        get_u64(f, "best_value_bits", &best) < 0 ||
+        gw_h5_get_attr_i64(f, "", "best_step", &st->best_step) < 0) {
+      char keep[2048];
+      snprintf(keep, sizeof keep, "%s", gw_last_error());
+      gw_set_error("%s: the training state is incomplete (%s)", path, keep);
+      rc = -1;
+    } else {
+      memcpy(&st->best_value, &best, sizeof best);
+    }
+  }
+  gw_h5_close(f);
+  return rc;
+}
+
+static char *string_attr(const char *path, const char *attr) {
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return NULL;
+  char *s = gw_h5_get_attr_str(f, "", attr);
+  gw_h5_close(f);
+  return s;
+}
+
+char *gw_ckpt_config(const char *path) { return string_attr(path, "config"); }
+char *gw_ckpt_model_name(const char *path) { return string_attr(path, "model"); }
+
+int gw_ckpt_vocab(const char *path, gw_vocab *v) {
+  char *text = string_attr(path, "vocab");
+  if (!text) return -1;
+  gw_vocab_init(v);
+  int id = 0;
+  for (char *w = strtok(text, "\n"); w; w = strtok(NULL, "\n"), id++)
+    if (id >= GW_N_SPECIAL) gw_vocab_add(v, w);
+  free(text);
+  return 0;
+}
