@@ -1,5 +1,6 @@
 #include "train/checkpoint.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
