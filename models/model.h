@@ -38,7 +38,9 @@ typedef struct gw_outputs {
   float *boxes;     // REC (B, 4) x1 y1 x2 y2 pixels
   int32_t *answer;  // VQA (B) answer ids
   int32_t *label;   // CLASSIFY (B)
-  float *image_emb, *text_emb;  // retrieval (B, dim), L2-normalised
+  // retrieval: the model points these at (B, dim) L2-normalised embeddings it allocated in the
+  // current arena (for sample i: its image's and its caption's), and sets dim
+  float *image_emb, *text_emb;
   int dim;
 } gw_outputs;
 
