@@ -165,11 +165,27 @@ void gw_grad_add(gw_tensor *t, const gw_tensor *g) {
 
 // ---- backward ----
 
+// In anomaly mode: stops if the backward of node n made any input gradient non-finite.
+static void check_backward(const gw_node *n) {
+  for (int k = 0; k < n->n_in; k++) {
+    const gw_tensor *g = n->in[k] ? n->in[k]->grad : NULL;
+    if (!g) continue;
+    const float *p = gw_f32(g);
+    for (int64_t i = 0; i < gw_numel(g); i++)
+      if (!isfinite(p[i]))
+        gw_fatal("anomaly: the backward of '%s' produced %s in the gradient of its input %d %s "
+                 "(element %lld). HINT: check this op's inputs for values where its derivative "
+                 "blows up (a sqrt or log at 0, a division by a tiny number)",
+                 n->op, isnan(p[i]) ? "NaN" : "Inf", k, gw_shape_str(g), (long long)i);
+  }
+}
+
 static void run_backward(gw_tensor *out) {
   if (!out->node) return;  // a leaf: its gradient is already in place
   for (gw_node *n = out->node; n; n = n->prev) {
     if (!n->out->grad) continue;  // does not lead to `out`
     n->backward(n);
+    if (anomaly) check_backward(n);
     // Intermediate gradients are spent once their node has run; dropping them keeps a
     // second backward in the same step from counting them again.
     n->out->grad = NULL;
