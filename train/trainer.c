@@ -1,0 +1,632 @@
+// The training loop and everything around it: config, data, model, optimizer, schedule, EMA,
+// checkpoints, resume, evaluation, logs and signals.
+#include "train/trainer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "datasets/sw_generate.h"
+#include "eval/evaluate.h"
+#include "train/checkpoint.h"
+#include "train/report.h"
+#include "train/schema.h"
+#include "tensor/kernels.h"
+
+// ---- config ----
+
+int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char **overrides,
+                         const gw_model_ops **ops) {
+  gw_config_init(cfg);
+  if (path && gw_config_load(cfg, path) < 0) return -1;
+  for (int i = 0; i < n_overrides; i++)
+    if (gw_config_override(cfg, overrides[i]) < 0) return -1;
+  const char *name = NULL;
+  for (int i = 0; i < cfg->n; i++)
+    if (!strcmp(cfg->entries[i].key, "model.name")) name = cfg->entries[i].value;
+  if (!name) {
+    gw_set_error("%s: model.name is missing: the config must say which model to train "
+                 "(gw train --list-models)", path ? path : "config");
+    return -1;
+  }
+  *ops = gw_model_find(name);
+  if (!*ops) {
+    char known[512] = "";
+    for (int i = 0; i < gw_model_count(); i++) {
+      size_t len = strlen(known);
+      snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", gw_model_at(i)->name);
+    }
+    gw_set_error("%s: unknown model '%s' (known: %s)", path ? path : "config", name, known);
+    return -1;
+  }
+  gw_cfg_schema schemas[3] = {gw_trainer_schema, gw_data_schema, (*ops)->schema};
+  return gw_config_validate(cfg, schemas, 3);
+}
+
+static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+static int make_dir(const char *path) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++)  // mkdir -p
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(buf, 0755);
+      *p = '/';
+    }
+  if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+    gw_set_error("%s: cannot create the directory (%s)", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int gw_train_data_dir(const gw_config *cfg, const gw_model_ops *ops, char *dir, size_t len,
+                      bool quiet) {
+  const char *root = gw_cfg_str(cfg, "data.dir");
+  char meta[1100];
+  snprintf(meta, sizeof meta, "%s/meta.json", root);
+  if (!file_exists(meta)) {
+    const char *preset = gw_cfg_str(cfg, "data.preset");
+    if (!strcmp(preset, "none")) {
+      gw_set_error("%s: no data set here (no meta.json). HINT: set data.preset to generate a "
+                   "shapes-world data set, or run `gw data synth` / `gw data convert` first", root);
+      return -1;
+    }
+    sw_gen_opts g = {.out_dir = root, .preset = *sw_preset_find(preset), .quiet = quiet};
+    g.difficulty = gw_cfg_str(cfg, "data.difficulty");
+    sw_config_defaults(&g.cfg, g.difficulty, g.preset.img_size);
+    g.cfg.seed = (uint64_t)gw_cfg_int(cfg, "data.seed");
+    if (!quiet)
+      fprintf(stderr, "data: %s does not exist yet; generating the shapes-world '%s' preset\n", root, preset);
+    if (make_dir(root) < 0 || sw_generate(&g) < 0) return -1;
+  }
+  if (ops->task == GW_TASK_CLASSIFY)
+    snprintf(dir, len, "%s/fewshot/%s", root, gw_cfg_str(cfg, "data.fewshot_task"));
+  else
+    snprintf(dir, len, "%s", root);
+  return 0;
+}
+
+// ---- signals ----
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+// ---- the run ----
+
+typedef struct run {
+  gw_train_opts opts;
+  gw_config cfg;
+  const gw_model_ops *ops;
+  char dir[1024], data_dir[1100];
+  char *config_yaml;
+  gw_dataset train;
+  int n_eval;
+  gw_dataset eval[8];
+  char eval_names[8][64];
+  gw_nn nn;
+  void *model;
+  gw_optim opt;
+  gw_ema ema;
+  bool use_ema;
+  gw_schedule sched;
+  gw_loader loader;
+  gw_train_state st;
+  int64_t total_steps;
+  FILE *log_csv, *metrics_f;
+  bool tty;
+  const char *best_metric;
+} run;
+
+static void fail(const char *what) { fprintf(stderr, "gw train: %s\n", what); }
+
+static gw_optim_cfg optim_cfg(const gw_config *c) {
+  gw_optim_cfg o = {0};
+  const char *name = gw_cfg_str(c, "train.optimizer");
+  o.kind = !strcmp(name, "adam") ? GW_ADAM : !strcmp(name, "adamw") ? GW_ADAMW
+           : !strcmp(name, "sgd") ? GW_SGD : GW_LARS;
+  o.lr = (float)gw_cfg_float(c, "train.lr");
+  o.weight_decay = (float)gw_cfg_float(c, "train.weight_decay");
+  o.momentum = o.kind == GW_SGD || o.kind == GW_LARS ? (float)gw_cfg_float(c, "train.momentum") : 0.0f;
+  o.nesterov = gw_cfg_bool(c, "train.nesterov");
+  o.beta1 = (float)gw_cfg_float(c, "train.beta1");
+  o.beta2 = (float)gw_cfg_float(c, "train.beta2");
+  return o;
+}
+
+// The newest complete checkpoint in RUN_DIR/ckpt (by step number); 0 if found.
+static int newest_checkpoint(const char *dir, char *path, size_t len) {
+  char ck[1100];
+  snprintf(ck, sizeof ck, "%s/ckpt", dir);
+  DIR *d = opendir(ck);
+  if (!d) return -1;
+  long best = -1;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    long step;
+    char tail[8];
+    if (sscanf(e->d_name, "step_%ld.h%7s", &step, tail) == 2 && !strcmp(tail, "5") && step > best)
+      best = step;
+  }
+  closedir(d);
+  if (best < 0) return -1;
+  snprintf(path, len, "%s/step_%ld.h5", ck, best);
+  return 0;
+}
+
+// Deletes all but the newest `keep` step checkpoints.
+static void prune_checkpoints(const char *dir, int keep) {
+  char ck[1100];
+  snprintf(ck, sizeof ck, "%s/ckpt", dir);
+  DIR *d = opendir(ck);
+  if (!d) return;
+  long steps[4096];
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < 4096) {
+    long step;
+    char tail[8];
+    if (sscanf(e->d_name, "step_%ld.h%7s", &step, tail) == 2 && !strcmp(tail, "5")) steps[n++] = step;
+  }
+  closedir(d);
+  for (int i = 0; i < n; i++) {
+    int newer = 0;
+    for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
+    if (newer >= keep) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/step_%ld.h5", ck, steps[i]);
+      unlink(path);
+    }
+  }
+}
+
+static int save_checkpoint(run *r, const char *name) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/ckpt/%s", r->dir, name);
+  r->st.dropout = r->nn.dropout;
+  r->st.data = r->loader.state;
+  return gw_ckpt_save(path, &r->nn, &r->opt, r->use_ema ? &r->ema : NULL, &r->st, r->config_yaml,
+                      r->ops->name, r->train.vocab.size ? &r->train.vocab : NULL);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double peak_rss_mib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return 0.0;
+  char line[256];
+  double kib = 0.0;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmHWM:", 6)) sscanf(line + 6, "%lf", &kib);
+  fclose(f);
+  return kib / 1024.0;
+}
+
+// Evaluates every eval split (on the EMA weights when EMA is on); appends to metrics.jsonl and
+// returns the main metric of the first split.
+static double evaluate_all(run *r, int64_t max_samples, bool final) {
+  double main_value = NAN;
+  if (r->use_ema) gw_ema_swap(&r->ema);
+  for (int k = 0; k < r->n_eval; k++) {
+    gw_metrics m;
+    int bs = (int)gw_cfg_int(&r->cfg, "train.batch_size");
+    if (gw_evaluate(r->ops, r->model, &r->nn, &r->eval[k], bs, max_samples, &m) < 0) {
+      fprintf(stderr, "gw train: evaluation of %s failed: %s\n", r->eval_names[k], gw_last_error());
+      continue;
+    }
+    if (k == 0) main_value = gw_metrics_get(&m, r->best_metric);
+    fprintf(r->metrics_f, "{\"step\": %lld, \"split\": \"%s\"", (long long)r->st.step, r->eval_names[k]);
+    for (int i = 0; i < m.n; i++) fprintf(r->metrics_f, ", \"%s\": %.6g", m.name[i], m.value[i]);
+    fprintf(r->metrics_f, "}\n");
+    fflush(r->metrics_f);
+    if (!r->opts.quiet) {
+      fprintf(stderr, "%seval %-9s step %lld:", r->tty ? "\r\033[K" : "", r->eval_names[k],
+              (long long)r->st.step);
+      for (int i = 0; i < m.n && i < 12; i++) fprintf(stderr, " %s %.4g", m.name[i], m.value[i]);
+      fprintf(stderr, "\n");
+    }
+    if (final) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/metrics-%s.json", r->dir, r->eval_names[k]);
+      FILE *f = fopen(path, "w");
+      if (f) {
+        fprintf(f, "{\n  \"step\": %lld,\n  \"weights\": \"%s\"", (long long)r->st.step, r->use_ema ? "ema" : "raw");
+        for (int i = 0; i < m.n; i++) fprintf(f, ",\n  \"%s\": %.6g", m.name[i], m.value[i]);
+        fprintf(f, "\n}\n");
+        fclose(f);
+      }
+    }
+  }
+  if (r->use_ema) gw_ema_swap(&r->ema);
+  return main_value;
+}
+
+static jmp_buf anomaly_jump;
+static char anomaly_message[2048];
+static void anomaly_handler(const char *message) {
+  snprintf(anomaly_message, sizeof anomaly_message, "%s", message);
+  longjmp(anomaly_jump, 1);
+}
+
+// The loss was not finite: run the same micro-batch again with every op checked, and report
+// the first op that produced a NaN or Inf.
+static void explain_non_finite(run *r, const gw_inputs *in, const char *what) {
+  char last[1200] = "none yet";
+  newest_checkpoint(r->dir, last, sizeof last);
+  gw_error_handler prev = gw_set_error_handler(anomaly_handler);
+  gw_set_anomaly_mode(true);
+  if (setjmp(anomaly_jump) == 0) {
+    gw_loss_terms terms = {0};
+    gw_tensor *loss = r->ops->loss(r->model, in, &terms);
+    gw_backward(loss);
+    snprintf(anomaly_message, sizeof anomaly_message,
+             "no op produced a non-finite value when the batch was run again (it may come from "
+             "the optimizer state or a gradient accumulated earlier)");
+  }
+  gw_set_anomaly_mode(false);
+  gw_set_error_handler(prev);
+  fprintf(stderr, "%sgw train: step %lld: the %s is not finite.\n  %s\n  The last good checkpoint "
+          "is kept: %s. HINT: lower train.lr, set train.clip_grad, or check the data.\n",
+          r->tty ? "\r\033[K" : "", (long long)r->st.step, what, anomaly_message, last);
+}
+
+static int open_run_dir(run *r) {
+  if (make_dir(r->dir) < 0) return -1;
+  char path[1200], ck[1100];
+  snprintf(ck, sizeof ck, "%s/ckpt", r->dir);
+  if (make_dir(ck) < 0) return -1;
+  snprintf(path, sizeof path, "%s/config.yaml", r->dir);
+  if (!r->opts.resume && file_exists(path)) {
+    FILE *f = fopen(path, "r");
+    char *old = NULL;
+    size_t cap = 0;
+    if (f) {
+      ssize_t n = getdelim(&old, &cap, '\0', f);
+      (void)n;
+      fclose(f);
+    }
+    bool same = old && !strcmp(old, r->config_yaml);
+    char any[1200];
+    bool has_ckpt = newest_checkpoint(r->dir, any, sizeof any) == 0;
+    free(old);
+    if ((!same || has_ckpt) && !r->opts.force) {
+      gw_set_error("%s already holds a %s. HINT: `gw train --resume %s` continues it; --out picks "
+                   "another directory; --force starts over here (the old files are kept aside)",
+                   r->dir, same ? "run of this config" : "run with a different config", r->dir);
+      return -1;
+    }
+    if (r->opts.force) {  // keep the old run: move its files into old-<time>/
+      char aside[1200];
+      snprintf(aside, sizeof aside, "%s/old-%ld", r->dir, (long)time(NULL));
+      if (make_dir(aside) < 0) return -1;
+      const char *files[] = {"config.yaml", "log.csv", "metrics.jsonl", "report.html", "ckpt"};
+      for (int i = 0; i < 5; i++) {
+        char from[1200], to[1300];
+        snprintf(from, sizeof from, "%s/%s", r->dir, files[i]);
+        snprintf(to, sizeof to, "%s/%s", aside, files[i]);
+        if (file_exists(from)) rename(from, to);
+      }
+      if (make_dir(ck) < 0) return -1;
+    }
+  }
+  if (!r->opts.resume) {
+    snprintf(path, sizeof path, "%s/config.yaml", r->dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+      gw_set_error("%s: cannot write", path);
+      return -1;
+    }
+    fputs(r->config_yaml, f);
+    fclose(f);
+  }
+  snprintf(path, sizeof path, "%s/log.csv", r->dir);
+  bool fresh = !file_exists(path);
+  r->log_csv = fopen(path, "a");
+  snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
+  r->metrics_f = fopen(path, "a");
+  if (!r->log_csv || !r->metrics_f) {
+    gw_set_error("%s: cannot write the logs", r->dir);
+    return -1;
+  }
+  if (fresh) fprintf(r->log_csv, "step,loss,terms,lr,grad_norm,seconds\n");
+  return 0;
+}
+
+static int setup(run *r) {
+  const gw_train_opts *o = &r->opts;
+  char cfg_path[1200];
+  const char *cfg_file = o->config;
+  if (o->resume) {
+    if (o->config || o->n_overrides) {
+      gw_set_error("--resume continues %s with its own config; a config file or key=value "
+                   "overrides cannot be combined with it", o->resume);
+      return -1;
+    }
+    if (o->init_from) {
+      gw_set_error("--resume and --init-from cannot be combined: --resume continues a run with all "
+                   "its state, --init-from starts a new run from another run's weights");
+      return -1;
+    }
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.yaml", o->resume);
+    cfg_file = cfg_path;
+    snprintf(r->dir, sizeof r->dir, "%s", o->resume);
+  }
+  if (gw_train_load_config(&r->cfg, cfg_file, o->n_overrides, o->overrides, &r->ops) < 0) return -1;
+  r->config_yaml = gw_config_to_yaml(&r->cfg);
+  if (!o->resume) {
+    if (o->out_dir) {
+      snprintf(r->dir, sizeof r->dir, "%s", o->out_dir);
+    } else {  // runs/<config file name without .yaml>
+      const char *base = strrchr(o->config, '/');
+      base = base ? base + 1 : o->config;
+      snprintf(r->dir, sizeof r->dir, "runs/%.*s", (int)strcspn(base, "."), base);
+    }
+  }
+  int threads = (int)gw_cfg_int(&r->cfg, "train.threads");
+  if (threads > 0) gw_set_threads(threads);
+  if (!o->quiet) printf("# resolved config\n%s", r->config_yaml);
+  if (gw_train_data_dir(&r->cfg, r->ops, r->data_dir, sizeof r->data_dir, o->quiet) < 0) return -1;
+  const char *train_split = gw_cfg_str(&r->cfg, "data.train_split");
+  if (gw_dataset_open(&r->train, r->data_dir, train_split, r->ops->task) < 0) return -1;
+  char splits[512];
+  snprintf(splits, sizeof splits, "%s", gw_cfg_str(&r->cfg, "data.eval_splits"));
+  for (char *s = strtok(splits, ", "); s && r->n_eval < 8; s = strtok(NULL, ", ")) {
+    if (gw_dataset_open(&r->eval[r->n_eval], r->data_dir, s, r->ops->task) < 0) return -1;
+    snprintf(r->eval_names[r->n_eval++], 64, "%s", s);
+  }
+  if (open_run_dir(r) < 0) return -1;
+  gw_nn_init(&r->nn, (uint64_t)gw_cfg_int(&r->cfg, "train.seed"));
+  gw_model_info info = {.image_size = r->train.size, .vocab_size = r->train.vocab.size,
+                        .max_len = r->train.max_len, .n_answers = r->train.n_answers,
+                        .n_classes = r->train.n_classes};
+  r->model = r->ops->create(&r->nn, &r->cfg, &info);
+  gw_optim_init(&r->opt, &r->nn, optim_cfg(&r->cfg));
+  for (int g = 0;; g++) {
+    char key[64];
+    snprintf(key, sizeof key, "train.groups.%d.prefix", g);
+    if (!gw_cfg_has(&r->cfg, key)) break;
+    char lr_key[64], wd_key[64], name[32];
+    snprintf(lr_key, sizeof lr_key, "train.groups.%d.lr", g);
+    snprintf(wd_key, sizeof wd_key, "train.groups.%d.weight_decay", g);
+    snprintf(name, sizeof name, "group%d", g);
+    double lr = gw_cfg_has(&r->cfg, lr_key) ? gw_cfg_float(&r->cfg, lr_key) : gw_cfg_float(&r->cfg, "train.lr");
+    double wd = gw_cfg_has(&r->cfg, wd_key) ? gw_cfg_float(&r->cfg, wd_key) : gw_cfg_float(&r->cfg, "train.weight_decay");
+    int moved = gw_optim_add_group(&r->opt, name, gw_cfg_str(&r->cfg, key), (float)lr, (float)wd);
+    if (moved == 0) {
+      gw_set_error("%s: train.groups.%d.prefix '%s' matches no parameter", r->cfg.path, g,
+                   gw_cfg_str(&r->cfg, key));
+      return -1;
+    }
+  }
+  float ema = (float)gw_cfg_float(&r->cfg, "train.ema");
+  r->use_ema = ema > 0.0f;
+  if (r->use_ema) gw_ema_init(&r->ema, &r->nn, ema);
+  int batch = (int)gw_cfg_int(&r->cfg, "train.batch_size"), accum = (int)gw_cfg_int(&r->cfg, "train.accum");
+  int64_t per_epoch = (r->train.n_samples / batch) / accum;
+  int64_t epochs = gw_cfg_int(&r->cfg, "train.epochs");
+  r->total_steps = epochs > 0 ? epochs * (per_epoch > 0 ? per_epoch : 1) : gw_cfg_int(&r->cfg, "train.steps");
+  const char *sched = gw_cfg_str(&r->cfg, "train.schedule");
+  r->sched = (gw_schedule){.kind = gw_schedule_kind_from_name(sched), .total_steps = r->total_steps,
+                           .warmup_steps = gw_cfg_int(&r->cfg, "train.warmup_steps"),
+                           .min_factor = (float)gw_cfg_float(&r->cfg, "train.min_lr_factor"),
+                           .step_size = gw_cfg_int(&r->cfg, "train.step_size"),
+                           .gamma = (float)gw_cfg_float(&r->cfg, "train.gamma")};
+  r->best_metric = gw_cfg_str(&r->cfg, "train.best_metric");
+  if (!r->best_metric[0]) r->best_metric = gw_main_metric(r->ops->task);
+  r->st = (gw_train_state){.best_value = -INFINITY, .best_step = -1};
+  if (o->init_from) {
+    gw_h5 *f = gw_h5_open(o->init_from);
+    if (!f) return -1;
+    int loaded = gw_nn_load(&r->nn, f, "params", (gw_load_opts){.strict = false});
+    gw_h5_close(f);
+    if (loaded < 0) return -1;
+    if (loaded == 0) {
+      gw_set_error("%s: no tensor of the checkpoint matches this model's names (another model?)",
+                   o->init_from);
+      return -1;
+    }
+    if (!o->quiet)
+      fprintf(stderr, "init: %d of %d tensors loaded from %s (the rest keep their initialisation)\n",
+              loaded, r->nn.count, o->init_from);
+    if (r->use_ema) gw_ema_init(&r->ema, &r->nn, ema);
+  }
+  if (o->resume) {
+    char path[1200];
+    if (newest_checkpoint(r->dir, path, sizeof path) < 0) {
+      gw_set_error("%s: no checkpoint to resume from (ckpt/step_N.h5)", r->dir);
+      return -1;
+    }
+    if (gw_ckpt_load(path, &r->nn, &r->opt, r->use_ema ? &r->ema : NULL, &r->st) < 0) return -1;
+    r->nn.dropout = r->st.dropout;
+    printf("resumed at step %lld (epoch %lld, sample %lld of the epoch) from %s\n",
+           (long long)r->st.step, (long long)r->st.data.epoch, (long long)r->st.data.position, path);
+  }
+  gw_augment aug = {.flip = gw_cfg_bool(&r->cfg, "data.augment.flip"),
+                    .scale = (float)gw_cfg_float(&r->cfg, "data.augment.scale"),
+                    .translate = (float)gw_cfg_float(&r->cfg, "data.augment.translate"),
+                    .brightness = (float)gw_cfg_float(&r->cfg, "data.augment.brightness"),
+                    .noise = (float)gw_cfg_float(&r->cfg, "data.augment.noise")};
+  if (gw_loader_open(&r->loader, &r->train, batch, true, true, (uint64_t)gw_cfg_int(&r->cfg, "train.seed"),
+                     aug, r->st.data, (int)gw_cfg_int(&r->cfg, "data.prefetch")) < 0)
+    return -1;
+  r->tty = isatty(2) && !o->quiet;
+  if (!o->quiet) {
+    printf("model %s: %lld parameters (%lld trainable); data %s (%lld training samples of %dx%d)\n",
+           r->ops->name, (long long)gw_nn_param_count(&r->nn, false),
+           (long long)gw_nn_param_count(&r->nn, true), r->data_dir, (long long)r->train.n_samples,
+           r->train.size, r->train.size);
+    printf("threads %d; batch %d x accum %d = effective batch %d; %lld steps; optimizer %s, lr",
+           gw_get_threads(), batch, accum, batch * accum, (long long)r->total_steps,
+           gw_cfg_str(&r->cfg, "train.optimizer"));
+    for (int g = 0; g < r->opt.n_groups; g++) printf(" %s %g", r->opt.groups[g].name, r->opt.groups[g].lr);
+    printf("; schedule %s; run dir %s\n", sched, r->dir);
+    fflush(stdout);
+  }
+  return 0;
+}
+
+static void teardown(run *r) {
+  if (r->loader.d) gw_loader_close(&r->loader);
+  gw_dataset_close(&r->train);
+  for (int k = 0; k < r->n_eval; k++) gw_dataset_close(&r->eval[k]);
+  if (r->model) r->ops->destroy(r->model);
+  if (r->opt.slots) gw_optim_free(&r->opt);
+  if (r->use_ema) gw_ema_free(&r->ema);
+  gw_nn_free(&r->nn);
+  if (r->log_csv) fclose(r->log_csv);
+  if (r->metrics_f) fclose(r->metrics_f);
+  free(r->config_yaml);
+  gw_config_free(&r->cfg);
+}
+
+static void format_eta(double seconds, char *buf, size_t len) {
+  long s = (long)seconds;
+  if (s >= 3600) snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
+}
+
+int gw_train_main(const gw_train_opts *o) {
+  gw_init();
+  run *r = calloc(1, sizeof *r);
+  r->opts = *o;
+  int rc = 0;
+  if (setup(r) < 0) {
+    fail(gw_last_error());
+    teardown(r);
+    free(r);
+    return 1;
+  }
+  stop_requested = 0;
+  struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  int accum = (int)gw_cfg_int(&r->cfg, "train.accum");
+  int64_t eval_every = gw_cfg_int(&r->cfg, "train.eval_every"), ckpt_every = gw_cfg_int(&r->cfg, "train.ckpt_every");
+  int64_t log_every = gw_cfg_int(&r->cfg, "train.log_every"), eval_max = gw_cfg_int(&r->cfg, "train.eval_max");
+  int keep = (int)gw_cfg_int(&r->cfg, "train.keep_last");
+  float clip = (float)gw_cfg_float(&r->cfg, "train.clip_grad");
+  double t_start = now_s();
+  int64_t first_step = r->st.step, steps_here = 0;
+  while (r->st.step < r->total_steps) {
+    double t0 = now_s();
+    gw_nn_zero_grad(&r->nn);
+    double loss_sum = 0.0;
+    gw_loss_terms terms_sum = {0};
+    int64_t samples = 0;
+    bool bad = false;
+    for (int micro = 0; micro < accum && !bad; micro++) {
+      const gw_batch *b = gw_loader_next(&r->loader);
+      gw_inputs in;
+      gw_inputs_from_batch(&in, b, &r->train);
+      gw_loss_terms terms = {0};
+      gw_tensor *loss = r->ops->loss(r->model, &in, &terms);
+      float lv = gw_item(loss);
+      if (!isfinite(lv)) {
+        explain_non_finite(r, &in, "loss");
+        bad = true;
+        break;
+      }
+      gw_backward(accum > 1 ? gw_mul_scalar(loss, 1.0f / (float)accum) : loss);
+      loss_sum += lv / accum;
+      for (int t = 0; t < terms.n; t++) {
+        terms_sum.names[t] = terms.names[t];
+        terms_sum.values[t] += terms.values[t] / (float)accum;
+      }
+      terms_sum.n = terms.n;
+      samples += b->n;
+      gw_step_end();
+    }
+    if (bad) {
+      rc = 1;
+      break;
+    }
+    float gnorm = clip > 0.0f ? gw_clip_grad_norm(&r->nn, clip) : gw_grad_norm(&r->nn);
+    if (!isfinite(gnorm)) {
+      fprintf(stderr, "gw train: step %lld: the gradient norm is not finite; the last good "
+              "checkpoint is kept. HINT: set train.clip_grad or lower train.lr\n", (long long)r->st.step);
+      rc = 1;
+      break;
+    }
+    float factor = gw_schedule_factor(&r->sched, r->st.step);
+    gw_optim_step(&r->opt, factor);
+    if (r->use_ema) gw_ema_update(&r->ema);
+    gw_step_end();
+    r->st.step++;
+    steps_here++;
+    double dt = now_s() - t0;
+    fprintf(r->log_csv, "%lld,%.6g,", (long long)r->st.step, loss_sum);
+    for (int t = 0; t < terms_sum.n; t++) fprintf(r->log_csv, "%s%s=%.6g", t ? ";" : "", terms_sum.names[t], terms_sum.values[t]);
+    fprintf(r->log_csv, ",%.6g,%.6g,%.4f\n", r->opt.groups[0].lr * factor, gnorm, dt);
+    if (!o->quiet && (r->tty || r->st.step % log_every == 0 || r->st.step == r->total_steps)) {
+      double elapsed = now_s() - t_start, rate = samples / dt;
+      char eta[32];
+      format_eta(elapsed / steps_here * (r->total_steps - r->st.step), eta, sizeof eta);
+      fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.3g  %.0f samples/s  data %.1f ms/batch  "
+              "mem %.0f MiB  eta %s%s",
+              r->tty ? "\r\033[K" : "", (long long)r->st.step, (long long)r->total_steps, loss_sum,
+              r->opt.groups[0].lr * factor, rate, 1e3 * gw_loader_wait_per_batch(&r->loader),
+              peak_rss_mib(), eta, r->tty ? "" : "\n");
+    }
+    bool last = r->st.step == r->total_steps;
+    bool stop = stop_requested || (o->stop_after && steps_here >= o->stop_after);
+    if (!stop && eval_every > 0 && r->st.step % eval_every == 0 && !last) {
+      double v = evaluate_all(r, eval_max, false);
+      if (isfinite(v) && v > r->st.best_value) {
+        r->st.best_value = v;
+        r->st.best_step = r->st.step;
+        if (save_checkpoint(r, "best.h5") < 0) fail(gw_last_error());
+      }
+    }
+    if (stop || last || r->st.step % ckpt_every == 0) {
+      char name[64];
+      snprintf(name, sizeof name, "step_%lld.h5", (long long)r->st.step);
+      if (save_checkpoint(r, name) < 0) {
+        fail(gw_last_error());
+        rc = 1;
+        break;
+      }
+      prune_checkpoints(r->dir, keep);
+    }
+    if (stop) {
+      fprintf(stderr, "%sgw train: stopped at step %lld; checkpoint written. `gw train --resume %s` "
+              "continues.\n", r->tty ? "\r\033[K" : "", (long long)r->st.step, r->dir);
+      rc = 130;
+      break;
+    }
+  }
+  (void)first_step;
+  if (rc == 0) {
+    if (r->tty) fprintf(stderr, "\n");
+    double v = evaluate_all(r, 0, true);
+    if (isfinite(v) && v > r->st.best_value) {
+      r->st.best_value = v;
+      r->st.best_step = r->st.step;
+      if (save_checkpoint(r, "best.h5") < 0) fail(gw_last_error());
+    }
+    if (gw_report_write(r->dir) < 0) fprintf(stderr, "gw train: report: %s\n", gw_last_error());
+    if (!o->quiet)
+      printf("done: %lld steps in %.1f s; %s; report %s/report.html\n", (long long)r->st.step,
+             now_s() - t_start, r->dir, r->dir);
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  teardown(r);
+  free(r);
+  return rc;
+}

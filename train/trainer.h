@@ -1,0 +1,42 @@
+// The trainer: one run from a config, or the continuation of one.
+//
+//   RUN_DIR/config.yaml      the resolved config
+//   RUN_DIR/log.csv          every step: step, loss, each loss term, lr, grad norm, seconds
+//   RUN_DIR/metrics.jsonl    every evaluation
+//   RUN_DIR/metrics-SPLIT.json   the final evaluation of each split
+//   RUN_DIR/ckpt/step_N.h5   the last train.keep_last checkpoints, and ckpt/best.h5
+//   RUN_DIR/report.html      curves, config and sample predictions
+#ifndef GW_TRAIN_TRAINER_H
+#define GW_TRAIN_TRAINER_H
+
+#include <stdbool.h>
+
+#include "models/model.h"
+#include "train/config.h"
+
+typedef struct gw_train_opts {
+  const char *config;     // the YAML config (NULL with resume)
+  const char *out_dir;    // RUN_DIR (default runs/<config name>)
+  const char *resume;     // RUN_DIR to continue from its newest complete checkpoint
+  const char *init_from;  // a checkpoint whose weights start this run (matched by name)
+  bool force;             // use RUN_DIR even if it holds another run (its files are kept aside)
+  bool quiet;             // no progress lines
+  int n_overrides;
+  char **overrides;       // key=value
+  int stop_after;         // stop (as if interrupted) after this many steps (tests; 0: never)
+} gw_train_opts;
+
+// Runs (or resumes) training. Returns 0, 1 on error (message printed), or 130 when interrupted
+// by SIGINT/SIGTERM (after writing a checkpoint).
+int gw_train_main(const gw_train_opts *o);
+
+// Reads a config with overrides and validates it against the trainer, data and model schemas.
+// On success *ops is the model. -1 with gw_last_error().
+int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char **overrides,
+                         const gw_model_ops **ops);
+// Makes sure the data set of the config exists (generating a shapes-world preset if needed)
+// and returns the directory to open for the model's task in dir (CLASSIFY: its few-shot set).
+int gw_train_data_dir(const gw_config *cfg, const gw_model_ops *ops, char *dir, size_t len,
+                      bool quiet);
+
+#endif
