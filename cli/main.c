@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"train", cmd_train, "train a model from a YAML config (or resume a run)"},
     {"data", cmd_data, "generate (synth), import (convert) and inspect (check) data sets"},
     {"bench", cmd_bench, "run the standard workloads and print `ID THREADS VALUE UNIT` lines"},
 };

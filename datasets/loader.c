@@ -100,14 +100,30 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
   d->images = malloc((size_t)(shape[0] * shape[1] * shape[2] * 3 + 1));
   if (gw_h5_read_array(f, "images", GW_H5_U8, 4, shape, d->images) < 0) goto done;
   if (task == GW_TASK_CLASSIFY) {
-    d->labels = read_ints(f, "labels", &d->n_samples, 0);
-    if (!d->labels) goto done;
-    d->image_of = malloc((size_t)(d->n_samples + 1) * sizeof *d->image_of);
-    for (int64_t i = 0; i < d->n_samples; i++) {
-      d->image_of[i] = (int32_t)i;
-      if (d->labels[i] + 1 > d->n_classes) d->n_classes = d->labels[i] + 1;
+    // the images of one part (train, val or test) of the few-shot set
+    static const char *const parts[3] = {"train", "val", "test"};
+    int part = -1;
+    for (int k = 0; k < 3; k++)
+      if (!strcmp(split, parts[k])) part = k;
+    if (part < 0) {
+      gw_set_error("%s: a few-shot set has the parts train, val and test, not '%s'", path, split);
+      goto done;
     }
-    rc = 0;
+    int64_t n_all, n_split;
+    int32_t *labels = read_ints(f, "labels", &n_all, 0), *which = read_ints(f, "split", &n_split, 0);
+    if (labels && which && n_split == n_all) {
+      d->labels = malloc((size_t)(n_all + 1) * sizeof *d->labels);
+      d->image_of = malloc((size_t)(n_all + 1) * sizeof *d->image_of);
+      for (int64_t i = 0; i < n_all; i++) {
+        if (labels[i] + 1 > d->n_classes) d->n_classes = labels[i] + 1;
+        if (which[i] != part) continue;
+        d->labels[d->n_samples] = labels[i];
+        d->image_of[d->n_samples++] = (int32_t)i;
+      }
+      rc = 0;
+    }
+    free(labels);
+    free(which);
     goto done;
   }
   snprintf(path, sizeof path, "%s/vocab.txt", dir);
@@ -171,6 +187,47 @@ done:
     gw_dataset_close(d);
     gw_set_error("%s", keep);
   }
+  return rc;
+}
+
+int gw_dataset_fewshot(gw_dataset *d, int shots, uint64_t seed) {
+  if (d->task != GW_TASK_CLASSIFY || shots <= 0) return 0;
+  // CoOp's protocol: a seeded random choice of `shots` images of each class
+  gw_rng r = gw_rng_stream(seed, "few-shot");
+  int32_t *perm = malloc((size_t)d->n_samples * sizeof *perm);
+  gw_rng_permutation(&r, perm, d->n_samples);
+  int *taken = calloc((size_t)d->n_classes, sizeof *taken);
+  int64_t n = 0;
+  int32_t *labels = malloc((size_t)d->n_samples * sizeof *labels), *image_of = malloc((size_t)d->n_samples * sizeof *image_of);
+  // keep the chosen samples in their original order
+  bool *keep = calloc((size_t)d->n_samples, sizeof *keep);
+  for (int64_t k = 0; k < d->n_samples; k++) {
+    int64_t i = perm[k];
+    if (taken[d->labels[i]] < shots) {
+      taken[d->labels[i]]++;
+      keep[i] = true;
+    }
+  }
+  for (int64_t i = 0; i < d->n_samples; i++)
+    if (keep[i]) {
+      labels[n] = d->labels[i];
+      image_of[n++] = d->image_of[i];
+    }
+  int rc = 0;
+  for (int c = 0; c < d->n_classes; c++)
+    if (taken[c] < shots) {
+      gw_set_error("%s: class %d has %d training images, fewer than %d shots", d->path, c, taken[c], shots);
+      rc = -1;
+      break;
+    }
+  free(d->labels);
+  free(d->image_of);
+  d->labels = labels;
+  d->image_of = image_of;
+  d->n_samples = n;
+  free(perm);
+  free(taken);
+  free(keep);
   return rc;
 }
 

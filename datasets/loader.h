@@ -48,11 +48,15 @@ typedef struct gw_dataset {
   int32_t answer_flip[2]; // VQA answers "left", "right" (-1 if absent)
 } gw_dataset;
 
-// Loads <dir>/<split>.h5 for the task (CLASSIFY: dir is a fewshot/<task> folder and split is
-// ignored; the labels come from its images.h5). The vocabulary is <dir>/vocab.txt.
+// Loads <dir>/<split>.h5 for the task (CLASSIFY: dir is a fewshot/<task> folder, split is
+// train, val or test, and the images and labels come from its images.h5). The vocabulary is
+// <dir>/vocab.txt.
 // -1 with gw_last_error() naming the file and array on failure.
 int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_task task);
 void gw_dataset_close(gw_dataset *d);
+// CLASSIFY: keeps `shots` images per class, chosen by the seed (CoOp's few-shot protocol);
+// shots <= 0 keeps them all. -1 if a class has too few.
+int gw_dataset_fewshot(gw_dataset *d, int shots, uint64_t seed);
 
 typedef struct gw_augment {
   bool flip;          // horizontal flip with p = 0.5, left/right words swapped

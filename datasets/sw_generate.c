@@ -748,15 +748,15 @@ static int generate_fewshot(const sw_gen_opts *o, int task) {
   gw_h5 *f = gw_h5_create(path);
   if (!f) return -1;
   // which CoOp part each image is in: 0 train, 1 val, 2 test (the pools of each class in order)
-  int32_t *parts = malloc((size_t)(n ? n : 1) * sizeof *parts);
+  int32_t *part_of = malloc((size_t)(n ? n : 1) * sizeof *part_of);
   for (int64_t i = 0; i < n; i++) {
     int within = (int)(i % per_class);
-    parts[i] = within < pool[0] ? 0 : (within < pool[0] + pool[1] ? 1 : 2);
+    part_of[i] = within < pool[0] ? 0 : (within < pool[0] + pool[1] ? 1 : 2);
   }
   int rc = gw_h5_write_array(f, "images", GW_H5_U8, 4, (int64_t[]){n, W, W, 3}, pixels, 256);
   if (rc == 0) rc = gw_h5_write_array(f, "labels", GW_H5_I32, 1, &n, labels, 4096);
-  if (rc == 0) rc = gw_h5_write_array(f, "split", GW_H5_I32, 1, &n, parts, 4096);
-  free(parts);
+  if (rc == 0) rc = gw_h5_write_array(f, "split", GW_H5_I32, 1, &n, part_of, 4096);
+  free(part_of);
   rc = rc == 0 ? gw_h5_close(f) : (gw_h5_abandon(f), -1);
   // CoOp split file: [impath, label, classname] per image, split by the per-class pools
   json_t *doc = json_object();

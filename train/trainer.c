@@ -384,6 +384,9 @@ static int setup(run *r) {
   if (gw_train_data_dir(&r->cfg, r->ops, r->data_dir, sizeof r->data_dir, o->quiet) < 0) return -1;
   const char *train_split = gw_cfg_str(&r->cfg, "data.train_split");
   if (gw_dataset_open(&r->train, r->data_dir, train_split, r->ops->task) < 0) return -1;
+  if (gw_dataset_fewshot(&r->train, (int)gw_cfg_int(&r->cfg, "data.shots"),
+                         (uint64_t)gw_cfg_int(&r->cfg, "train.seed")) < 0)
+    return -1;
   char splits[512];
   snprintf(splits, sizeof splits, "%s", gw_cfg_str(&r->cfg, "data.eval_splits"));
   for (char *s = strtok(splits, ", "); s && r->n_eval < 8; s = strtok(NULL, ", ")) {
