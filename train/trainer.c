@@ -23,10 +23,9 @@
 
 // ---- config ----
 
-int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char **overrides,
+// Overrides, the model's name, and validation against the three schemas.
+static int finish_config(gw_config *cfg, const char *origin, int n_overrides, char **overrides,
                          const gw_model_ops **ops) {
-  gw_config_init(cfg);
-  if (path && gw_config_load(cfg, path) < 0) return -1;
   for (int i = 0; i < n_overrides; i++)
     if (gw_config_override(cfg, overrides[i]) < 0) return -1;
   const char *name = NULL;
@@ -34,7 +33,7 @@ int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char
     if (!strcmp(cfg->entries[i].key, "model.name")) name = cfg->entries[i].value;
   if (!name) {
     gw_set_error("%s: model.name is missing: the config must say which model to train "
-                 "(gw train --list-models)", path ? path : "config");
+                 "(gw train --list-models)", origin);
     return -1;
   }
   *ops = gw_model_find(name);
@@ -44,11 +43,25 @@ int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char
       size_t len = strlen(known);
       snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", gw_model_at(i)->name);
     }
-    gw_set_error("%s: unknown model '%s' (known: %s)", path ? path : "config", name, known);
+    gw_set_error("%s: unknown model '%s' (known: %s)", origin, name, known);
     return -1;
   }
   gw_cfg_schema schemas[3] = {gw_trainer_schema, gw_data_schema, (*ops)->schema};
   return gw_config_validate(cfg, schemas, 3);
+}
+
+int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char **overrides,
+                         const gw_model_ops **ops) {
+  gw_config_init(cfg);
+  if (gw_config_load(cfg, path) < 0) return -1;
+  return finish_config(cfg, path, n_overrides, overrides, ops);
+}
+
+int gw_train_load_config_string(gw_config *cfg, const char *yaml, const char *origin,
+                                const gw_model_ops **ops) {
+  gw_config_init(cfg);
+  if (gw_config_load_string(cfg, yaml, origin) < 0) return -1;
+  return finish_config(cfg, origin, 0, NULL, ops);
 }
 
 static bool file_exists(const char *path) { return access(path, F_OK) == 0; }

@@ -34,6 +34,9 @@ int gw_train_main(const gw_train_opts *o);
 // On success *ops is the model. -1 with gw_last_error().
 int gw_train_load_config(gw_config *cfg, const char *path, int n_overrides, char **overrides,
                          const gw_model_ops **ops);
+// The same, from a resolved config stored in a checkpoint (origin names it in messages).
+int gw_train_load_config_string(gw_config *cfg, const char *yaml, const char *origin,
+                                const gw_model_ops **ops);
 // Makes sure the data set of the config exists (generating a shapes-world preset if needed)
 // and returns the directory to open for the model's task in dir (CLASSIFY: its few-shot set).
 int gw_train_data_dir(const gw_config *cfg, const gw_model_ops *ops, char *dir, size_t len,
