@@ -14,6 +14,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a model from a YAML config (or resume a run)"},
     {"eval", cmd_eval, "evaluate a run or checkpoint on a split (writes metrics-SPLIT.json)"},
     {"info", cmd_info, "list a checkpoint's tensors, step, model and config"},
+    {"graph", cmd_graph, "write the autograd graph of one training step as Graphviz DOT"},
     {"data", cmd_data, "generate (synth), import (convert) and inspect (check) data sets"},
     {"bench", cmd_bench, "run the standard workloads and print `ID THREADS VALUE UNIT` lines"},
 };
