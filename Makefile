@@ -109,6 +109,7 @@ bench: $(GW)
 # Regenerates the golden fixtures with Debian's python3-torch (not needed to run the tests).
 fixtures:
 	/usr/bin/python3 tests/golden/make_fixtures.py tests/golden/fixtures
+	/usr/bin/python3 tests/golden/make_nn_fixtures.py tests/golden/fixtures
 
 clean:
 	rm -rf build gw libgroundwork.a
