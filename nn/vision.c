@@ -1,6 +1,7 @@
 #include "nn/vision.h"
 
 #include <math.h>
+#include <stdio.h>
 
 gw_tensor *gw_sine_posenc_2d(int64_t dim, int64_t H, int64_t W) {
   GW_CHECK(dim % 4 == 0, "sine positional encoding: dim %lld must be divisible by 4", (long long)dim);
@@ -62,18 +63,22 @@ void gw_backbone_init(gw_backbone *m, gw_nn *nn, const char *name, const gw_back
   GW_CHECK(cfg->n_stages >= 1 && cfg->n_stages <= GW_BACKBONE_MAX_STAGES,
            "backbone '%s': %d stages (1 to %d)", name, cfg->n_stages, GW_BACKBONE_MAX_STAGES);
   m->cfg = *cfg;
-  gw_conv_init(&m->stem, nn, gw_nn_name(name, "stem"), cfg->in_ch, cfg->stem_ch, 3,
+  // torchvision's ResNet names: conv1, bn1, layer1.0.conv1, ..., layer1.0.downsample.0
+  gw_conv_init(&m->stem, nn, gw_nn_name(name, "conv1"), cfg->in_ch, cfg->stem_ch, 3,
                cfg->stem_stride ? cfg->stem_stride : 1, 1, 1, false);
-  gw_batchnorm_init(&m->stem_bn, nn, gw_nn_name(name, "stem_bn"), cfg->stem_ch, true);
+  gw_batchnorm_init(&m->stem_bn, nn, gw_nn_name(name, "bn1"), cfg->stem_ch, true);
   int64_t cin = cfg->stem_ch;
   for (int s = 0; s < cfg->n_stages; s++) {
     GW_CHECK(cfg->blocks[s] >= 1 && cfg->blocks[s] <= GW_BACKBONE_MAX_BLOCKS,
              "backbone '%s': stage %d has %d blocks (1 to %d)", name, s, cfg->blocks[s],
              GW_BACKBONE_MAX_BLOCKS);
-    const char *stage = gw_nn_name_i(name, "layer", s + 1);
+    char stage_leaf[16], block_leaf[16];
+    snprintf(stage_leaf, sizeof stage_leaf, "layer%d", s + 1);
+    const char *stage = gw_nn_name(name, stage_leaf);
     for (int k = 0; k < cfg->blocks[s]; k++) {
       int stride = k == 0 ? (cfg->strides[s] ? cfg->strides[s] : 1) : 1;
-      block_init(&m->blocks[s][k], nn, gw_nn_name_i(stage, "block", k), cin, cfg->channels[s], stride);
+      snprintf(block_leaf, sizeof block_leaf, "%d", k);
+      block_init(&m->blocks[s][k], nn, gw_nn_name(stage, block_leaf), cin, cfg->channels[s], stride);
       cin = cfg->channels[s];
     }
   }

@@ -523,28 +523,27 @@ class BasicBlock(nn.Module):
 
 
 class Backbone(nn.Module):
-    """Stem conv3x3-BN-ReLU, then stages of basic blocks; the stage list is named layer.1,
-    layer.2, ... and a stage's blocks block.0, block.1, ... as in nn/vision.c."""
+    """Stem conv3x3-BN-ReLU, then stages of basic blocks, named as torchvision's ResNet and
+    nn/vision.c: conv1, bn1, layer1.0.conv1, ..., layer2.0.downsample.0."""
 
     def __init__(self, in_ch, stem_ch, stem_stride, channels, blocks, strides):
         super().__init__()
-        self.stem = nn.Conv2d(in_ch, stem_ch, 3, stem_stride, 1, bias=False)
-        self.stem_bn = nn.BatchNorm2d(stem_ch)
-        self.layer = nn.ModuleDict()
+        self.conv1 = nn.Conv2d(in_ch, stem_ch, 3, stem_stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_ch)
+        self.stages = []
         cin = stem_ch
         for s, (ch, nb, st) in enumerate(zip(channels, blocks, strides)):
-            stage = nn.Module()
-            stage.block = nn.ModuleList()
+            stage = nn.Sequential()
             for k in range(nb):
-                stage.block.append(BasicBlock(cin, ch, st if k == 0 else 1))
+                stage.add_module(str(k), BasicBlock(cin, ch, st if k == 0 else 1))
                 cin = ch
-            self.layer[str(s + 1)] = stage
+            setattr(self, f'layer{s + 1}', stage)
+            self.stages.append(stage)
 
     def forward(self, x):
-        x = F.relu(self.stem_bn(self.stem(x)))
-        for stage in self.layer.values():
-            for block in stage.block:
-                x = block(x)
+        x = F.relu(self.bn1(self.conv1(x)))
+        for stage in self.stages:
+            x = stage(x)
         return x
 
 
