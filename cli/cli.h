@@ -8,5 +8,6 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
 
 #endif

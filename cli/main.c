@@ -15,6 +15,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a run or checkpoint on a split (writes metrics-SPLIT.json)"},
     {"info", cmd_info, "list a checkpoint's tensors, step, model and config"},
     {"graph", cmd_graph, "write the autograd graph of one training step as Graphviz DOT"},
+    {"ablate", cmd_ablate, "run a config under a grid of overrides and seeds; write RESULT.md"},
     {"data", cmd_data, "generate (synth), import (convert) and inspect (check) data sets"},
     {"bench", cmd_bench, "run the standard workloads and print `ID THREADS VALUE UNIT` lines"},
 };

@@ -1,0 +1,369 @@
+// gw ablate GRID.yaml [--out DIR] [--dry-run]: a base config under a grid of overrides, each
+// setting over several seeds, summarised in RESULT.md and RESULT.csv.
+//
+//   config: ../small_cnn.yaml          # the config every run starts from (relative to GRID)
+//   seeds: [1, 2]                      # train.seed of each repetition
+//   common: ["train.steps=200"]        # overrides for every run
+//   grid:                              # the settings: every combination of one choice per axis
+//     - ["model.channels=8,16", "model.channels=16,32,32"]
+//     - ["train.lr=1e-3", "train.lr=3e-3"]
+//   settings:                          # or (and) settings listed by hand, each with a name
+//     - name: no_bn
+//       set: ["model.channels=16"]
+//   out: runs/ablate-small_cnn         # default: runs/<grid file name>
+//
+// Each run is a separate `gw train` process in OUT/<setting>/seed<N>; finished runs (with
+// their metrics file) are skipped, so an interrupted ablation continues where it stopped.
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "eval/metrics.h"
+#include "train/config.h"
+#include "tensor/error.h"
+
+enum { MAX_SETTINGS = 256, MAX_SET = 16, MAX_SEEDS = 16, MAX_AXES = 8 };
+
+typedef struct setting {
+  char name[256];
+  int n;
+  char set[MAX_SET][256];
+} setting;
+
+// The values of list key "<key>.<i>" (and "<key>.<i>.<j>" for nested lists) from a raw config.
+static const char *raw(const gw_config *c, const char *key) {
+  for (int i = 0; i < c->n; i++)
+    if (!strcmp(c->entries[i].key, key)) return c->entries[i].value;
+  return NULL;
+}
+
+static int count_items(const gw_config *c, const char *prefix) {
+  int n = 0;
+  char key[512];
+  for (;; n++) {
+    snprintf(key, sizeof key, "%s.%d", prefix, n);
+    bool found = false;
+    size_t len = strlen(key);
+    for (int i = 0; i < c->n && !found; i++)
+      found = !strncmp(c->entries[i].key, key, len) && (c->entries[i].key[len] == '\0' || c->entries[i].key[len] == '.');
+    if (!found) return n;
+  }
+}
+
+// Settings: every combination of the grid's axes, then the named ones.
+static int build_settings(const gw_config *c, setting *out) {
+  int n = 0, axes = count_items(c, "grid");
+  if (axes > MAX_AXES) axes = MAX_AXES;
+  int sizes[MAX_AXES];
+  long total = axes ? 1 : 0;
+  for (int a = 0; a < axes; a++) {
+    char key[64];
+    snprintf(key, sizeof key, "grid.%d", a);
+    sizes[a] = count_items(c, key);
+    total *= sizes[a];
+  }
+  for (long combo = 0; combo < total && n < MAX_SETTINGS; combo++) {
+    setting *s = &out[n++];
+    memset(s, 0, sizeof *s);
+    long rest = combo;
+    for (int a = 0; a < axes; a++) {
+      int pick = (int)(rest % sizes[a]);
+      rest /= sizes[a];
+      char key[64];
+      snprintf(key, sizeof key, "grid.%d.%d", a, pick);
+      snprintf(s->set[s->n++], sizeof s->set[0], "%s", raw(c, key));
+    }
+  }
+  int named = count_items(c, "settings");
+  for (int k = 0; k < named && n < MAX_SETTINGS; k++) {
+    setting *s = &out[n++];
+    memset(s, 0, sizeof *s);
+    char key[64];
+    snprintf(key, sizeof key, "settings.%d.name", k);
+    const char *name = raw(c, key);
+    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
+    snprintf(key, sizeof key, "settings.%d.set", k);
+    int m = count_items(c, key);
+    for (int j = 0; j < m && s->n < MAX_SET; j++) {
+      char item[96];
+      snprintf(item, sizeof item, "%s.%d", key, j);
+      snprintf(s->set[s->n++], sizeof s->set[0], "%s", raw(c, item));
+    }
+  }
+  for (int k = 0; k < n; k++) {  // a name from the overrides when none was given
+    setting *s = &out[k];
+    if (s->name[0]) continue;
+    size_t len = 0;
+    for (int j = 0; j < s->n; j++) {
+      const char *eq = strchr(s->set[j], '=');
+      const char *key = s->set[j], *dot = strrchr(s->set[j], '.');
+      if (dot && eq && dot < eq) key = dot + 1;
+      len += (size_t)snprintf(s->name + len, sizeof s->name - len, "%s%.*s-%s", j ? "_" : "",
+                              (int)(eq ? eq - key : (long)strlen(key)), key, eq ? eq + 1 : "");
+      if (len >= sizeof s->name) len = sizeof s->name - 1;
+    }
+    if (!s->n) snprintf(s->name, sizeof s->name, "base");
+    for (char *p = s->name; *p; p++)
+      if (*p == '/' || *p == ' ' || *p == ',') *p = ':';
+  }
+  return n;
+}
+
+static bool exists(const char *p) { return access(p, F_OK) == 0; }
+
+// Runs one `gw train`; returns its exit status.
+static int run_train(const char *base, const char *dir, const setting *s, int n_common,
+                     char common[][256], long seed) {
+  char seed_arg[64];
+  snprintf(seed_arg, sizeof seed_arg, "train.seed=%ld", seed);
+  const char *argv[64];
+  int argc = 0;
+  argv[argc++] = "/proc/self/exe";
+  argv[argc++] = "train";
+  argv[argc++] = base;
+  argv[argc++] = "--out";
+  argv[argc++] = dir;
+  argv[argc++] = "--quiet";
+  argv[argc++] = "--force";
+  for (int i = 0; i < n_common && argc < 56; i++) argv[argc++] = common[i];
+  for (int i = 0; i < s->n && argc < 60; i++) argv[argc++] = s->set[i];
+  argv[argc++] = seed_arg;
+  argv[argc] = NULL;
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv("/proc/self/exe", (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+// The final metrics of a run (its first metrics-*.json), the parameter count and mean step time.
+typedef struct result {
+  int n;
+  char name[40][32];
+  double value[40];
+  double step_seconds;
+} result;
+
+static int read_result(const char *dir, result *r) {
+  memset(r, 0, sizeof *r);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/config.yaml", dir);
+  gw_config cfg;
+  gw_config_init(&cfg);
+  if (gw_config_load(&cfg, path) < 0) return -1;
+  const char *splits = raw(&cfg, "data.eval_splits");
+  char split[64];
+  snprintf(split, sizeof split, "%s", splits ? splits : "val");
+  split[strcspn(split, ", ")] = '\0';
+  gw_config_free(&cfg);
+  snprintf(path, sizeof path, "%s/metrics-%s.json", dir, split);
+  json_t *m = json_load_file(path, 0, NULL);
+  if (!m) return -1;
+  const char *key;
+  json_t *v;
+  json_object_foreach(m, key, v) {
+    if (!json_is_number(v) || r->n >= 40 || !strcmp(key, "step") || !strcmp(key, "samples")) continue;
+    snprintf(r->name[r->n], sizeof r->name[0], "%s", key);
+    r->value[r->n++] = json_number_value(v);
+  }
+  json_decref(m);
+  snprintf(path, sizeof path, "%s/log.csv", dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    char line[1024];
+    double sum = 0.0;
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+      char *last = strrchr(line, ',');
+      double s;
+      if (last && sscanf(last + 1, "%lf", &s) == 1 && isdigit((unsigned char)line[0])) sum += s, n++;
+    }
+    fclose(f);
+    r->step_seconds = n ? sum / n : 0.0;
+  }
+  return 0;
+}
+
+static long param_count(const char *dir) {
+  char path[1200], cmd[1400];
+  snprintf(path, sizeof path, "%s/ckpt/best.h5", dir);
+  snprintf(cmd, sizeof cmd, "/proc/%d/exe info %s", (int)getpid(), path);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  char line[512];
+  long total = 0;
+  bool in_params = false;
+  while (fgets(line, sizeof line, p)) {
+    if (!strncmp(line, "params:", 7)) in_params = true;
+    else if (!strncmp(line, "ema:", 4)) in_params = false;
+    long n;
+    if (in_params && sscanf(line, "  (%ld values)", &n) == 1) total = n;
+  }
+  pclose(p);
+  return total;
+}
+
+int cmd_ablate(int argc, char **argv) {
+  const char *grid = NULL, *out = NULL;
+  bool dry = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("usage: gw ablate GRID.yaml [--out DIR] [--dry-run]\n"
+             "Runs the base config under every setting of the grid, over its seeds, and writes\n"
+             "RESULT.md and RESULT.csv (mean +- std of each metric, parameters, step time).\n"
+             "Finished runs are skipped: rerunning continues an interrupted ablation.\n");
+      return 0;
+    }
+    if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--dry-run")) dry = true;
+    else if (!grid) grid = argv[i];
+    else {
+      fprintf(stderr, "gw ablate: unknown argument '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!grid) {
+    fprintf(stderr, "usage: gw ablate GRID.yaml [--out DIR] [--dry-run]\n");
+    return 2;
+  }
+  gw_config c;
+  gw_config_init(&c);
+  if (gw_config_load(&c, grid) < 0) {
+    fprintf(stderr, "gw ablate: %s\n", gw_last_error());
+    return 1;
+  }
+  const char *base_rel = raw(&c, "config");
+  if (!base_rel) {
+    fprintf(stderr, "gw ablate: %s: `config:` (the config every run starts from) is missing\n", grid);
+    return 1;
+  }
+  char base[1200], gdir[1024];
+  snprintf(gdir, sizeof gdir, "%s", grid);
+  snprintf(base, sizeof base, "%s%s%s", base_rel[0] == '/' ? "" : dirname(gdir), base_rel[0] == '/' ? "" : "/", base_rel);
+  int n_seeds = count_items(&c, "seeds");
+  long seeds[MAX_SEEDS];
+  for (int k = 0; k < n_seeds && k < MAX_SEEDS; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "seeds.%d", k);
+    seeds[k] = atol(raw(&c, key));
+  }
+  if (n_seeds == 0) seeds[n_seeds++] = 1;
+  if (n_seeds > MAX_SEEDS) n_seeds = MAX_SEEDS;
+  int n_common = count_items(&c, "common");
+  static char common[32][256];
+  for (int k = 0; k < n_common && k < 32; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "common.%d", k);
+    snprintf(common[k], sizeof common[k], "%s", raw(&c, key));
+  }
+  static setting settings[MAX_SETTINGS];
+  int n_settings = build_settings(&c, settings);
+  if (n_settings == 0) settings[n_settings++] = (setting){.name = "base"};
+  char out_dir[1024];
+  if (out) snprintf(out_dir, sizeof out_dir, "%s", out);
+  else if (raw(&c, "out")) snprintf(out_dir, sizeof out_dir, "%s", raw(&c, "out"));
+  else {
+    const char *b = strrchr(grid, '/');
+    b = b ? b + 1 : grid;
+    snprintf(out_dir, sizeof out_dir, "runs/ablate-%.*s", (int)strcspn(b, "."), b);
+  }
+  printf("ablation %s: %d settings x %d seeds from %s into %s\n", grid, n_settings, n_seeds, base, out_dir);
+  int failed = 0;
+  for (int s = 0; s < n_settings; s++)
+    for (int k = 0; k < n_seeds; k++) {
+      char dir[1400], done[1500];
+      snprintf(dir, sizeof dir, "%s/%s/seed%ld", out_dir, settings[s].name, seeds[k]);
+      result r;
+      snprintf(done, sizeof done, "%s/config.yaml", dir);
+      if (exists(done) && read_result(dir, &r) == 0) {
+        printf("  %-40s seed %ld: done before, skipped\n", settings[s].name, seeds[k]);
+        continue;
+      }
+      printf("  %-40s seed %ld:", settings[s].name, seeds[k]);
+      for (int j = 0; j < settings[s].n; j++) printf(" %s", settings[s].set[j]);
+      printf("\n");
+      fflush(stdout);
+      if (dry) continue;
+      int rc = run_train(base, dir, &settings[s], n_common, common, seeds[k]);
+      if (rc != 0) {
+        fprintf(stderr, "gw ablate: the run in %s failed (exit %d); see its log\n", dir, rc);
+        failed++;
+      }
+    }
+  if (dry) return 0;
+  // the table: one row per setting, mean +- std over seeds of each metric
+  char path[1200];
+  snprintf(path, sizeof path, "%s/RESULT.csv", out_dir);
+  FILE *csv = fopen(path, "w");
+  snprintf(path, sizeof path, "%s/RESULT.md", out_dir);
+  FILE *md = fopen(path, "w");
+  if (!csv || !md) {
+    fprintf(stderr, "gw ablate: cannot write the results into %s\n", out_dir);
+    return 1;
+  }
+  result first;
+  bool header = false;
+  for (int s = 0; s < n_settings; s++) {
+    result rs[MAX_SEEDS];
+    int ok = 0;
+    char dir[1400];
+    for (int k = 0; k < n_seeds; k++) {
+      snprintf(dir, sizeof dir, "%s/%s/seed%ld", out_dir, settings[s].name, seeds[k]);
+      if (read_result(dir, &rs[ok]) == 0) ok++;
+    }
+    if (!ok) continue;
+    if (!header) {
+      first = rs[0];
+      fprintf(csv, "setting,seeds,params,step_ms");
+      fprintf(md, "# Ablation: %s\n\nBase config `%s`, seeds", grid, base);
+      for (int k = 0; k < n_seeds; k++) fprintf(md, " %ld", seeds[k]);
+      fprintf(md, "; each cell is the mean +- std over seeds of the final evaluation.\n\n| setting | params | step ms |");
+      for (int i = 0; i < first.n; i++) {
+        fprintf(csv, ",%s_mean,%s_std", first.name[i], first.name[i]);
+        fprintf(md, " %s |", first.name[i]);
+      }
+      fprintf(csv, "\n");
+      fprintf(md, "\n|---|---|---|");
+      for (int i = 0; i < first.n; i++) fprintf(md, "---|");
+      fprintf(md, "\n");
+      header = true;
+    }
+    snprintf(dir, sizeof dir, "%s/%s/seed%ld", out_dir, settings[s].name, seeds[0]);
+    long params = param_count(dir);
+    double step[MAX_SEEDS], sm, ss;
+    for (int k = 0; k < ok; k++) step[k] = rs[k].step_seconds * 1e3;
+    gw_mean_std(step, ok, &sm, &ss);
+    fprintf(csv, "%s,%d,%ld,%.3f", settings[s].name, ok, params, sm);
+    fprintf(md, "| %s | %ld | %.1f |", settings[s].name, params, sm);
+    for (int i = 0; i < first.n; i++) {
+      double v[MAX_SEEDS], mean, std;
+      int m = 0;
+      for (int k = 0; k < ok; k++)
+        for (int j = 0; j < rs[k].n; j++)
+          if (!strcmp(rs[k].name[j], first.name[i])) v[m++] = rs[k].value[j];
+      gw_mean_std(v, m, &mean, &std);
+      fprintf(csv, ",%.6g,%.6g", mean, std);
+      fprintf(md, " %.4f +- %.4f |", mean, std);
+    }
+    fprintf(csv, "\n");
+    fprintf(md, "\n");
+  }
+  fclose(csv);
+  fclose(md);
+  printf("wrote %s/RESULT.md and RESULT.csv%s\n", out_dir, failed ? " (some runs failed)" : "");
+  gw_config_free(&c);
+  return failed ? 1 : 0;
+}
