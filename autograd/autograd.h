@@ -197,6 +197,11 @@ typedef struct gw_conv2d_args {
 // x (B,C,H,W), w (OC, C/groups, KH, KW), bias (OC) or NULL -> (B, OC, OH, OW)
 gw_tensor *gw_conv2d(gw_tensor *x, gw_tensor *w, gw_tensor *bias, gw_conv2d_args args);
 
+// ======================= language-dependent convolution (autograd/laconv.c) ===============
+// x (B, C, H, W), kernels (B, G, k*k, H, W) -> (B, C, H, W): every pixel of every sample has its
+// own depthwise k x k kernel; channel c uses kernel group c mod G; zero padding k/2; k odd.
+gw_tensor *gw_laconv(gw_tensor *x, gw_tensor *kernels, int k);
+
 // ======================= pooling (autograd/pool.c) =======================
 // x (B,C,H,W); kernel k, stride s (0 means k), padding p
 gw_tensor *gw_maxpool2d(gw_tensor *x, int k, int s, int p);

@@ -148,6 +148,15 @@ void gw_k_im2col(const float *x, const gw_conv_geom *g, float *col);
 // x (C,H,W) += col (C*KH*KW, OH*OW) folded back
 void gw_k_col2im(const float *col, const gw_conv_geom *g, float *x);
 
+// ---- language-dependent convolution (kernels/laconv.c) ----
+// x (B, C, H, W), w (B, G, k*k, H, W) -> y (B, C, H, W): per-sample, per-pixel depthwise k x k
+// kernels, channel c using group c % G, zero padding k/2 (k odd).
+void gw_k_laconv(const float *x, const float *w, float *y, int64_t B, int64_t C, int64_t G,
+                 int64_t H, int64_t W, int64_t k);
+// dx += ..., dw += ... (either may be NULL)
+void gw_k_laconv_backward(const float *x, const float *w, const float *dy, float *dx, float *dw,
+                          int64_t B, int64_t C, int64_t G, int64_t H, int64_t W, int64_t k);
+
 // ---- gather and scatter (kernels/gather.c) ----
 // x viewed as (outer, n, inner); idx (m) picks along n: y (outer, m, inner)
 void gw_k_index_select(const float *x, int64_t outer, int64_t n, int64_t inner, const int32_t *idx,
