@@ -17,6 +17,7 @@
 
 #include <stb/stb_image_write.h>
 
+#include "datasets/h5_layout.h"
 #include "datasets/sw_text.h"
 #include "datasets/vocab.h"
 #include "tensor/h5io.h"
@@ -199,7 +200,16 @@ static void make_image(const sw_config *base, sw_split split, int64_t i, int64_t
 
 // ---- writing helpers ----
 
+// mkdir -p
 static int make_dir(const char *path) {
+  char buf[4200];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(buf, 0755);
+      *p = '/';
+    }
   if (mkdir(path, 0755) != 0 && errno != EEXIST) {
     gw_set_error("%s: cannot create the directory (%s)", path, strerror(errno));
     return -1;
@@ -412,48 +422,23 @@ static void consume(const sw_config *c, sw_split split, int64_t i, image_rec *re
   }
 }
 
-// ---- tokens and arrays ----
+// ---- tokens and arrays (written by datasets/h5_layout.c, shared with gw data convert) ----
 
-static int write_tokens(gw_h5 *f, const char *group, const gw_vocab *v, const svec *texts, int len) {
-  int64_t n = texts->n;
-  int32_t *ids = calloc((size_t)(n * len + 1), sizeof *ids), *lengths = calloc((size_t)n + 1, sizeof *lengths);
-  for (int64_t k = 0; k < n; k++) lengths[k] = gw_vocab_encode(v, texts->v[k], ids + k * len, len);
-  char name[128];
-  snprintf(name, sizeof name, "%s/tokens", group);
-  int rc = gw_h5_write_array(f, name, GW_H5_I32, 2, (int64_t[]){n, len}, ids, 4096);
-  snprintf(name, sizeof name, "%s/length", group);
-  if (rc == 0) rc = gw_h5_write_array(f, name, GW_H5_I32, 1, &n, lengths, 4096);
-  free(ids);
-  free(lengths);
-  return rc;
-}
-
-static int write_ints(gw_h5 *f, const char *name, const ivec *v, int per_row) {
-  int64_t shape[2] = {v->n / per_row, per_row};
-  return gw_h5_write_array(f, name, GW_H5_I32, per_row > 1 ? 2 : 1, shape, v->v ? (void *)v->v : (void *)"", 4096);
-}
-
-static int write_floats(gw_h5 *f, const char *name, const fvec *v, int per_row) {
-  int64_t shape[2] = {v->n / per_row, per_row};
-  return gw_h5_write_array(f, name, GW_H5_F32, 2, shape, v->v ? (void *)v->v : (void *)"", 4096);
+static gw_split_arrays arrays_of(const split_text *t) {
+  return (gw_split_arrays){
+      .n_obj = t->obj_image.n, .obj_image = t->obj_image.v, .obj_attrs = t->obj_attrs.v,
+      .obj_box = t->obj_box.v, .n_ref = t->ref_image.n, .ref_image = t->ref_image.v,
+      .ref_object = t->ref_object.v, .ref_level = t->ref_level.v, .ref_swap = t->ref_swap.v,
+      .ref_box = t->ref_box.v, .n_sent = t->sent_ref.n, .sent_ref = t->sent_ref.v,
+      .sent_text = t->sent_text.v, .n_cap = t->cap_image.n, .cap_image = t->cap_image.v,
+      .cap_family = t->cap_family.v, .cap_text = t->cap_text.v, .n_q = t->q_image.n,
+      .q_image = t->q_image.v, .q_family = t->q_family.v, .q_answer = t->q_answer.v,
+      .q_answers = t->q_answers.v, .q_text = t->q_text.v};
 }
 
 static int write_split_arrays(gw_h5 *f, const split_text *t, const gw_vocab *v, int max_len) {
-  if (write_ints(f, "objects/image", &t->obj_image, 1) || write_floats(f, "objects/box", &t->obj_box, 4) ||
-      write_ints(f, "objects/attrs", &t->obj_attrs, 4) || write_ints(f, "refs/image", &t->ref_image, 1) ||
-      write_ints(f, "refs/object", &t->ref_object, 1) || write_floats(f, "refs/box", &t->ref_box, 4) ||
-      write_ints(f, "refs/level", &t->ref_level, 1) || write_ints(f, "refs/swap_of", &t->ref_swap, 1) ||
-      write_ints(f, "sents/ref", &t->sent_ref, 1) || write_tokens(f, "sents", v, &t->sent_text, max_len) ||
-      write_ints(f, "captions/image", &t->cap_image, 1) ||
-      write_ints(f, "captions/family", &t->cap_family, 1) ||
-      write_tokens(f, "captions", v, &t->cap_text, SW_CAPTION_LEN) ||
-      write_ints(f, "questions/image", &t->q_image, 1) ||
-      write_ints(f, "questions/family", &t->q_family, 1) ||
-      write_ints(f, "questions/answer", &t->q_answer, 1) ||
-      write_ints(f, "questions/answers", &t->q_answers, 10) ||
-      write_tokens(f, "questions", v, &t->q_text, SW_QUESTION_LEN))
-    return -1;
-  return 0;
+  gw_split_arrays a = arrays_of(t);
+  return gw_split_arrays_write(f, &a, v, max_len);
 }
 
 // ---- COCO captions and VQA v2 files ----
@@ -675,13 +660,8 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
   fclose(scenes_f);
   fclose(refs_f);
   if (rc == 0 && split == SW_TRAIN) {  // the vocabulary comes from the training text
-    char words[64][GW_MAX_WORD];
-    svec *all[3] = {&t.sent_text, &t.cap_text, &t.q_text};
-    for (int a = 0; a < 3; a++)
-      for (int64_t k = 0; k < all[a]->n; k++) {
-        int nw = gw_tokenize(all[a]->v[k], words, 64);
-        for (int w = 0; w < nw && w < 64; w++) gw_vocab_add(vocab, words[w]);
-      }
+    gw_split_arrays a = arrays_of(&t);
+    gw_split_arrays_add_words(vocab, &a);
     gw_vocab_sort(vocab);
   }
   if (rc == 0) rc = write_split_arrays(f, &t, vocab, c->max_len);
