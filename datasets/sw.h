@@ -100,6 +100,15 @@ int sw_scene_sample(const sw_config *c, sw_split split, gw_rng *r, sw_scene *s);
 int sw_scene_sample_swap(const sw_config *c, sw_split split, gw_rng *r, sw_scene *s);
 // Colour palette rule of the compositional split: may this shape take this colour here?
 bool sw_color_allowed(const sw_config *c, sw_split split, int shape, int color);
+// Building a scene object by object (layout twins, few-shot images). sw_object_sample draws
+// the attributes as sw_scene_sample does, keeping any of shape, color and size given as >= 0
+// (the colour should pass sw_color_allowed), with the jittered rgb and the radius.
+void sw_object_sample(const sw_config *c, sw_split split, gw_rng *r, int shape, int color,
+                      int size, sw_object *o);
+// Draws a centre for o (its radius kept) by the placement rules against the objects of s: no
+// overlap with the gap, the axis margin, inside the frame; 50 retries. 0 on success; o is not
+// added to s.
+int sw_object_place(const sw_config *c, const sw_scene *s, gw_rng *r, sw_object *o);
 
 // ---- rendering (datasets/sw_raster.c) ----
 // Draws the scene into rgb (H, W, 3) uint8 and fills each object's bbox and area.
@@ -210,6 +219,15 @@ int sw_refs_for_image(const sw_config *c, const sw_scene *s, uint32_t allowed_ta
                       gw_rng *r, sw_ref *refs);
 // Number of words in a sentence.
 int sw_count_words(const char *sentence);
+// The expressions' words, for captions and questions: the canonical word, or a synonym at the
+// rate p_synonym ("small" / "little" / "tiny", "left of" / "to the left of", ...).
+const char *sw_word_size(const sw_config *c, int size, gw_rng *r);
+const char *sw_word_style(const sw_config *c, int style, gw_rng *r);
+const char *sw_word_shape(const sw_config *c, int shape, gw_rng *r);
+const char *sw_word_generic(const sw_config *c, gw_rng *r);  // "shape", "object", "thing"
+const char *sw_word_rel(const sw_config *c, int rel, gw_rng *r);
+// Builds e->prog from the ref's structure (kind, np, loc, dir, k, rel, anchor_np).
+void sw_ref_program(sw_ref *e);
 static inline int sw_first(uint32_t m) { return m ? __builtin_ctz(m) : -1; }
 
 #endif

@@ -473,3 +473,22 @@ int sw_refs_for_image(const sw_config *c, const sw_scene *s, uint32_t allowed, b
   }
   return count;
 }
+
+// ---- the same words and programs for captions and questions ----
+
+const char *sw_word_size(const sw_config *c, int size, gw_rng *r) {
+  return pick(c, r, SIZE_WORDS[size], SIZE_N[size]);
+}
+const char *sw_word_style(const sw_config *c, int style, gw_rng *r) {
+  return pick(c, r, STYLE_WORDS[style], 2);
+}
+const char *sw_word_shape(const sw_config *c, int shape, gw_rng *r) {
+  return pick(c, r, SHAPE_WORDS[shape], SHAPE_N[shape]);
+}
+const char *sw_word_generic(const sw_config *c, gw_rng *r) {
+  return c->p_synonym > 0.0f ? GENERIC[gw_rng_below(r, 3)] : GENERIC[0];
+}
+const char *sw_word_rel(const sw_config *c, int rel, gw_rng *r) {
+  return pick(c, r, REL_WORDS[rel], REL_N[rel]);
+}
+void sw_ref_program(sw_ref *e) { build_program(e); }

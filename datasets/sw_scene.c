@@ -253,3 +253,28 @@ int sw_scene_sample_swap(const sw_config *c, sw_split split, gw_rng *r, sw_scene
   }
   return -1;
 }
+
+// ---- building scenes object by object (layout twins, few-shot images) ----
+
+void sw_object_sample(const sw_config *c, sw_split split, gw_rng *r, int shape, int color,
+                      int size, sw_object *o) {
+  memset(o, 0, sizeof *o);
+  sample_attrs(c, split, r, shape, o);
+  if (color >= 0 && color != o->color) {
+    o->color = color;
+    jitter_color(c, r, o);
+  }
+  if (size >= 0) o->size = size;
+  o->r = radius_of(c, o->size, r);
+}
+
+int sw_object_place(const sw_config *c, const sw_scene *s, gw_rng *r, sw_object *o) {
+  float W = (float)c->img_size, lo = o->r + 1.0f, hi = W - 1.0f - o->r;
+  if (hi <= lo) return -1;
+  for (int retry = 0; retry < 50; retry++) {
+    o->cx = lo + (hi - lo) * gw_rng_float(r);
+    o->cy = lo + (hi - lo) * gw_rng_float(r);
+    if (fits(c, s, o)) return 0;
+  }
+  return -1;
+}

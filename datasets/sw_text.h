@@ -6,6 +6,14 @@
 
 #include "datasets/sw.h"
 
+// ---- words and noun phrases shared by captions and questions ----
+extern const char *const sw_number_words[10];  // "zero", "one", ..., "nine"
+// The objects an attribute-only noun phrase names (a filter program run by the executor).
+uint32_t sw_np_set(const sw_config *c, const sw_scene *s, const sw_np *np);
+// "[size] [color] [style] noun" in the expressions' words (synonyms at the rate p_synonym),
+// appended to buf (len bytes) after a space. Plural nouns are canonical: "circles", "shapes".
+void sw_np_text(const sw_config *c, const sw_np *np, bool plural, gw_rng *r, char *buf, int len);
+
 // ---- captions ----
 typedef enum sw_caption_family { SW_CAP_INVENTORY, SW_CAP_RELATIONAL, SW_CAP_COUNT, SW_CAP_FOCUS,
                                  SW_CAP_MIXED, SW_N_CAP_FAMILIES } sw_caption_family;
@@ -79,6 +87,8 @@ int sw_vqa_select(sw_vqa_balancer *b, const sw_question *cand, int n_cand, int w
 // The answer vocabulary (answers.txt order) and its size.
 extern const char *const sw_answers[];
 extern const int sw_n_answers;
+// The id of an answer in sw_answers, or -1.
+int sw_answer_id(const char *answer);
 
 // ---- few-shot classification sub-data-sets ----
 typedef enum sw_fewshot_task { SW_FS_SHAPE, SW_FS_COLOR, SW_FS_COMBO, SW_FS_COUNT,
