@@ -192,6 +192,7 @@ void gw_ema_init(gw_ema *e, gw_nn *nn, float decay) {
   GW_CHECK(decay >= 0.0f && decay < 1.0f, "ema: decay %g must be in [0, 1)", decay);
   e->nn = nn;
   e->decay = decay;
+  e->updates = 0;
   e->count = nn->count;
   e->shadow = calloc((size_t)(nn->count ? nn->count : 1), sizeof *e->shadow);
   for (int i = 0; i < nn->count; i++) {
@@ -208,6 +209,8 @@ void gw_ema_free(gw_ema *e) {
 
 void gw_ema_update(gw_ema *e) {
   GW_CHECK(e->count == e->nn->count, "ema: the model registered new tensors after the EMA was made");
+  e->updates++;
+  float d = e->decay * (float)(1.0 - exp(-(double)e->updates / 2000.0));
   for (int i = 0; i < e->count; i++) {
     gw_named *p = &e->nn->items[i];
     float *s = gw_f32(e->shadow[i]);
@@ -217,7 +220,7 @@ void gw_ema_update(gw_ema *e) {
       memcpy(s, w, (size_t)n * sizeof(float));
       continue;
     }
-    for (int64_t k = 0; k < n; k++) s[k] = e->decay * s[k] + (1.0f - e->decay) * w[k];
+    for (int64_t k = 0; k < n; k++) s[k] = d * s[k] + (1.0f - d) * w[k];
   }
 }
 

@@ -69,12 +69,16 @@ float gw_clip_grad_norm(gw_nn *nn, float max_norm);
 float gw_grad_norm(gw_nn *nn);
 
 // Exponential moving average of the weights (and a copy of the buffers):
-//   shadow = decay * shadow + (1 - decay) * param
+//   shadow = d * shadow + (1 - d) * param,   d = decay * (1 - exp(-updates / 2000))
+// The ramp (YOLOX's) keeps the first thousands of updates from being dominated by the
+// initial weights: with a fixed 0.999, a third of the average would still be the
+// initialisation after 1000 steps.
 typedef struct gw_ema {
   gw_nn *nn;
   gw_tensor **shadow;  // one per registered tensor, same order as nn->items
   int count;
   float decay;
+  int64_t updates;     // saved in checkpoints: the ramp continues exactly on resume
 } gw_ema;
 void gw_ema_init(gw_ema *e, gw_nn *nn, float decay);
 void gw_ema_free(gw_ema *e);

@@ -40,6 +40,7 @@ int gw_ckpt_save(const char *path, gw_nn *nn, const gw_optim *opt, const gw_ema 
       snprintf(name, sizeof name, "ema/%s", nn->items[i].name);
       rc = gw_h5_write_tensor(f, name, ema->shadow[i]);
     }
+    if (rc == 0) rc = gw_h5_set_attr_i64(f, "", "ema_updates", ema->updates);
   }
   if (rc == 0 && opt) rc = gw_optim_save(opt, f);
   if (rc == 0 && st) {
@@ -83,6 +84,7 @@ int gw_ckpt_load(const char *path, gw_nn *nn, gw_optim *opt, gw_ema *ema, gw_tra
         rc = gw_h5_read_tensor_into(f, name, ema->shadow[i]);
       }
     }
+    if (rc == 0 && gw_h5_get_attr_i64(f, "", "ema_updates", &ema->updates) < 0) rc = -1;
   }
   if (rc == 0 && opt) rc = gw_optim_load(opt, f);
   if (rc == 0 && st) {

@@ -325,8 +325,9 @@ Test(nn_optim, clip_grad_norm) {
 
 // ---- EMA ----
 
-// The shadow starts as a copy, moves by shadow = d shadow + (1 - d) param, copies buffers,
-// and swap exchanges model and shadow weights; swapping twice restores them bit for bit.
+// The shadow starts as a copy, moves by shadow = d shadow + (1 - d) param with the ramped
+// d = decay (1 - exp(-t / 2000)) at update t, copies buffers, and swap exchanges model and
+// shadow weights; swapping twice restores them bit for bit.
 Test(nn_optim, ema) {
   tiny t;
   tiny_init(&t, "");
@@ -340,8 +341,10 @@ Test(nn_optim, ema) {
     for (int i = 0; i < NW; i++) gw_f32(t.w)[i] += 0.5f * (float)(s + 1) * (float)(i - 1);
     gw_f32(buf)[0] = (float)(10 + s);
     gw_ema_update(&e);
-    for (int i = 0; i < NW; i++) sw[i] = 0.9 * sw[i] + 0.1 * gw_f32(t.w)[i];
+    double d = 0.9 * (1.0 - exp(-(double)(s + 1) / 2000.0));
+    for (int i = 0; i < NW; i++) sw[i] = d * sw[i] + (1.0 - d) * gw_f32(t.w)[i];
   }
+  cr_assert_eq(e.updates, 3, "the EMA counts its updates (for the ramp, and for resume)");
   for (int i = 0; i < NW; i++)
     cr_assert(fabs(gw_f32(e.shadow[0])[i] - sw[i]) < 1e-6, "shadow w[%d] %g, want %g", i,
               gw_f32(e.shadow[0])[i], sw[i]);
