@@ -324,7 +324,9 @@ static gw_tensor *encode(laconvnet *m, const gw_inputs *in, gw_tensor **sentence
 // ---- the REC head ----
 
 // Objectness logits (B, S*S) and boxes (B, S*S, 4) in pixels (x1, y1, x2, y2): a cell predicts
-// its box as centre = (cell + sigmoid(offset)) * stride, size = exp(clamped log size) * stride.
+// its box as centre = (cell + 0.5 + offset) * stride, size = exp(clamped log size) * stride.
+// The offset is not squashed (as in YOLOX), so the neighbours of the centre cell, which are
+// positives too, can reach the target's centre.
 static void rec_head(laconvnet *m, gw_tensor *feat, gw_tensor *sentence, gw_tensor **obj,
                      gw_tensor **boxes) {
   gw_tensor *h = gw_batchnorm_forward(&m->head_bn, gw_conv_forward(&m->head_conv, feat));
@@ -339,10 +341,10 @@ static void rec_head(laconvnet *m, gw_tensor *feat, gw_tensor *sentence, gw_tens
   gw_tensor *r = gw_transpose(gw_reshape(gw_conv_forward(&m->reg, h), GW_SHAPE(B, 4, S * S)), 1, 2);
   gw_tensor *grid = gw_empty(GW_F32, GW_SHAPE(S * S, 2));
   for (int64_t i = 0; i < S * S; i++) {
-    gw_f32(grid)[2 * i] = (float)(i % S);
-    gw_f32(grid)[2 * i + 1] = (float)(i / S);
+    gw_f32(grid)[2 * i] = (float)(i % S) + 0.5f;
+    gw_f32(grid)[2 * i + 1] = (float)(i / S) + 0.5f;
   }
-  gw_tensor *centre = gw_mul_scalar(gw_add(gw_sigmoid(gw_slice(r, 2, 0, 2, 1)), grid), stride);
+  gw_tensor *centre = gw_mul_scalar(gw_add(gw_slice(r, 2, 0, 2, 1), grid), stride);
   gw_tensor *size = gw_mul_scalar(gw_exp(gw_clamp(gw_slice(r, 2, 2, 4, 1), -4.0f, 4.0f)), stride);
   gw_tensor *half = gw_mul_scalar(size, 0.5f);
   *boxes = gw_concat(2, (gw_tensor *[]){gw_sub(centre, half), gw_add(centre, half)}, 2);
