@@ -11,13 +11,14 @@ cnn-step-rss is the peak resident memory of a fresh process that runs only cnn-s
 includes `import torch`).
 """
 import argparse
+import math
 import os
 import subprocess
 import sys
 import time
 
 WORKLOADS = ["gemm-512", "gemm-1024", "gemm-2048", "overhead", "conv", "attn", "cnn-step",
-             "cnn-step-rss"]
+             "cnn-step-rss", "laconvnet-step"]
 
 
 def median_seconds(fn, warmup, iters):
@@ -127,6 +128,157 @@ def cnn_step_rss(torch):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB -> MiB
 
 
+def laconvnet_model(torch, vocab=100):
+    """The model of configs/laconvnet_rec.yaml (models/laconvnet.c), written as a PyTorch user
+    would: the per-pixel kernels are applied by unfolding the input (F.unfold)."""
+    nn, F = torch.nn, torch.nn.functional
+
+    def sine_posenc(C, H, W):
+        half = C // 2
+        k = torch.arange(half, dtype=torch.float64)
+        freq = 10000.0 ** (2 * (k // 2) / half)
+        ys = (torch.arange(H, dtype=torch.float64) + 1) / (H + 1e-6) * 2 * math.pi
+        xs = (torch.arange(W, dtype=torch.float64) + 1) / (W + 1e-6) * 2 * math.pi
+        py, px = ys[None, :, None] / freq[:, None, None], xs[None, None, :] / freq[:, None, None]
+        even = (k % 2 == 0)[:, None, None]
+        py = torch.where(even, py.sin(), py.cos()).expand(half, H, W)
+        px = torch.where(even, px.sin(), px.cos()).expand(half, H, W)
+        return torch.cat([py, px]).float()
+
+    class Block(nn.Module):
+        def __init__(self, C, k, G, t, cond, heads, D=64):
+            super().__init__()
+            self.k, self.G, self.t, self.cond, self.heads = k, G, t, cond, heads
+            self.q = nn.Linear(C * t * t, cond)
+            self.kp, self.vp = nn.Linear(D, cond), nn.Linear(D, cond)
+            self.merge = nn.Linear(cond, cond * t * t)
+            self.cond_bn = nn.BatchNorm2d(cond)
+            self.kernel = nn.Conv2d(cond, k * k * G, 1)
+            self.bn = nn.BatchNorm2d(C)
+            self.fc1, self.bn1 = nn.Conv2d(C, 4 * C, 1, bias=False), nn.BatchNorm2d(4 * C)
+            self.fc2, self.bn2 = nn.Conv2d(4 * C, C, 1, bias=False), nn.BatchNorm2d(C)
+            self.register_buffer("pe", torch.zeros(0))
+
+        def forward(self, x, words, keep):
+            B, C, H, W = x.shape
+            t, h = self.t, self.heads
+            if self.pe.numel() == 0:
+                self.pe = sine_posenc(C, H, W)
+            xp = x + self.pe
+            packed = F.pixel_unshuffle(xp, t) if t > 1 else xp
+            n = (H // t) * (W // t)
+            q = self.q(packed.flatten(2).transpose(1, 2))
+            kk, vv = self.kp(words), self.vp(words)
+            dh = self.cond // h
+            qh = q.view(B, n, h, dh).transpose(1, 2)
+            kh = kk.view(B, -1, h, dh).transpose(1, 2)
+            vh = vv.view(B, -1, h, dh).transpose(1, 2)
+            scores = qh @ kh.transpose(-1, -2) / math.sqrt(dh)
+            scores = scores.masked_fill(~keep[:, None, None, :], float("-inf"))
+            attn = F.dropout(scores.softmax(-1), 0.1, self.training)
+            ctx = (attn @ vh).transpose(1, 2).reshape(B, n, self.cond)
+            grid = F.relu(self.merge(ctx)).transpose(1, 2).reshape(B, self.cond * t * t, H // t, W // t)
+            z = F.pixel_shuffle(grid, t) if t > 1 else grid
+            z = F.relu(self.cond_bn(z))
+            kernels = F.dropout(self.kernel(z), 0.1, self.training).view(B, self.G, self.k * self.k, H, W)
+            cols = F.unfold(x, self.k, padding=self.k // 2).view(B, C // self.G, self.G, self.k * self.k, H, W)
+            y = (cols * kernels.unsqueeze(1)).sum(3).view(B, C, H, W)
+            x = F.silu(x + self.bn(y))
+            return F.silu(x + self.bn2(self.fc2(F.silu(self.bn1(self.fc1(x))))))
+
+    class LaConvNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, 64, padding_idx=0)
+            self.gru = nn.GRU(64, 32, batch_first=True, bidirectional=True)
+            self.proj = nn.Linear(64, 64)
+            self.stem, self.stem_bn = nn.Conv2d(12, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16)
+            spec = [(16, 1, 3, 4, 4), (32, 2, 3, 4, 2), (64, 3, 5, 8, 1)]
+            self.downs, self.stages = nn.ModuleList(), nn.ModuleList()
+            cin = 16
+            for i, (C, nb, k, G, t) in enumerate(spec):
+                self.downs.append(nn.Sequential(nn.Conv2d(4 * cin, C, 1, bias=False), nn.BatchNorm2d(C))
+                                  if i > 0 else nn.Identity())
+                self.stages.append(nn.ModuleList([Block(C, k, G, t, C, 2) for _ in range(nb)]))
+                cin = C
+            self.head = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.SiLU())
+            self.reg, self.obj = nn.Conv2d(64, 4, 1), nn.Conv2d(64, 1, 1)
+
+        def forward(self, images, tokens, lengths):
+            keep = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
+            packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths, batch_first=True,
+                                                       enforce_sorted=False)
+            out, _ = self.gru(packed)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])
+            words = self.proj(out)
+            x = F.silu(self.stem_bn(self.stem(F.pixel_unshuffle(images, 2))))
+            for i, (down, blocks) in enumerate(zip(self.downs, self.stages)):
+                if i > 0:
+                    x = F.silu(down(F.pixel_unshuffle(x, 2)))
+                for block in blocks:
+                    x = block(x, words, keep)
+            h = self.head(x)
+            B, _, S, _ = h.shape
+            obj = self.obj(h).view(B, S * S)
+            r = self.reg(h).view(B, 4, S * S).transpose(1, 2)
+            g = torch.arange(S * S)
+            grid = torch.stack([g % S, g // S], 1).float() + 0.5
+            centre = (r[..., :2] + grid) * (64 / S)
+            size = r[..., 2:].clamp(-4, 4).exp() * (64 / S)
+            return obj, torch.cat([centre - size / 2, centre + size / 2], -1)
+
+    return LaConvNet()
+
+
+def laconvnet_step(torch):
+    """One training step at batch 32: the same losses as models/laconvnet.c (objectness BCE over
+    the cells, GIoU and L1 on the 3x3 cells around the target's centre)."""
+    F = torch.nn.functional
+    torch.manual_seed(1)
+    model = laconvnet_model(torch)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    B, L = 32, 24
+    images = torch.rand(B, 3, 64, 64) - 0.5
+    lengths = torch.randint(8, 21, (B,))
+    tokens = torch.randint(6, 100, (B, L)) * (torch.arange(L)[None, :] < lengths[:, None])
+    c = torch.rand(B, 2) * 48 + 8
+    half = torch.rand(B, 1) * 4 + 4
+    gt = torch.cat([c - half, c + half], 1)
+
+    def giou(a, b):
+        iw = (torch.min(a[:, 2], b[:, 2]) - torch.max(a[:, 0], b[:, 0])).clamp(min=0)
+        ih = (torch.min(a[:, 3], b[:, 3]) - torch.max(a[:, 1], b[:, 1])).clamp(min=0)
+        inter = iw * ih
+        union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+        ew = torch.max(a[:, 2], b[:, 2]) - torch.min(a[:, 0], b[:, 0])
+        eh = torch.max(a[:, 3], b[:, 3]) - torch.min(a[:, 1], b[:, 1])
+        return inter / (union + 1e-7) - (ew * eh - union) / (ew * eh + 1e-7)
+
+    def step():
+        obj, boxes = model(images, tokens, lengths)
+        S = int(obj.shape[1] ** 0.5)
+        cell = ((gt[:, :2] + gt[:, 2:]) / 2 / (64 / S)).long().clamp(0, S - 1)
+        target = torch.zeros_like(obj)
+        rows, idx = [], []
+        for b in range(B):
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    x, y = int(cell[b, 0]) + dx, int(cell[b, 1]) + dy
+                    if 0 <= x < S and 0 <= y < S:
+                        target[b, y * S + x] = 1
+                        rows.append(b)
+                        idx.append(y * S + x)
+        pred = boxes[rows, idx]
+        truth = gt[rows]
+        loss = (F.binary_cross_entropy_with_logits(obj, target) + 2 * (1 - giou(pred, truth)).mean()
+                + 5 * F.l1_loss(pred, truth) / 64)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return median_seconds(step, 2, 9) * 1e3
+
+
 def run_here(threads, only):
     import torch
     torch.set_num_threads(threads)
@@ -139,6 +291,7 @@ def run_here(threads, only):
         "attn": (lambda: attn(torch), "ms"),
         "cnn-step": (lambda: cnn_step(torch), "ms"),
         "cnn-step-rss": (lambda: cnn_step_rss(torch), "MiB"),
+        "laconvnet-step": (lambda: laconvnet_step(torch), "ms"),
     }
     for wid in WORKLOADS:
         if only and wid not in only:

@@ -12,6 +12,7 @@ double gw_bench_conv(void);
 double gw_bench_attn(void);
 double gw_bench_cnn_step(void);
 double gw_bench_cnn_step_rss(void);
+double gw_bench_laconvnet_step(void);
 
 const gw_workload gw_workloads[] = {
     {"gemm-512", "GFLOP/s", gw_bench_gemm_512, "512^3 matmul through gw's matmul op"},
@@ -26,5 +27,6 @@ const gw_workload gw_workloads[] = {
     {"cnn-step", "ms", gw_bench_cnn_step, "4-conv CNN training step, batch 64 at 64x64, Adam"},
     {"cnn-step-rss", "MiB", gw_bench_cnn_step_rss, "peak RSS of a process running only cnn-step",
      .own_process = true},
+    {"laconvnet-step", "ms", gw_bench_laconvnet_step, "LaConvNet training step, batch 32, 64x64, 24 tokens"},
 };
 const int gw_workload_count = sizeof gw_workloads / sizeof gw_workloads[0];
