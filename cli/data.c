@@ -233,6 +233,8 @@ static int data_usage(FILE *out, int rc) {
 int cmd_data(int argc, char **argv) {
   if (argc < 2) return data_usage(stderr, 2);
   if (!strcmp(argv[1], "synth")) return cmd_synth(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "convert")) return cmd_data_convert(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "check")) return cmd_data_check(argc - 1, argv + 1);
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return data_usage(stdout, 0);
   fprintf(stderr, "gw data: unknown subcommand '%s'\n", argv[1]);
   return data_usage(stderr, 2);

@@ -13,6 +13,7 @@ typedef struct command {
 static const command commands[] = {
     {"train", cmd_train, "train a model from a YAML config (or resume a run)"},
     {"eval", cmd_eval, "evaluate a run or checkpoint on a split (writes metrics-SPLIT.json)"},
+    {"predict", cmd_predict, "ground an expression in an image (or answer, or classify) and draw it"},
     {"info", cmd_info, "list a checkpoint's tensors, step, model and config"},
     {"graph", cmd_graph, "write the autograd graph of one training step as Graphviz DOT"},
     {"ablate", cmd_ablate, "run a config under a grid of overrides and seeds; write RESULT.md"},

@@ -30,7 +30,7 @@ static char *vocab_text(const gw_vocab *v) {
 
 int gw_ckpt_save(const char *path, gw_nn *nn, const gw_optim *opt, const gw_ema *ema,
                  const gw_train_state *st, const char *config_yaml, const char *model_name,
-                 const gw_vocab *vocab) {
+                 const gw_vocab *vocab, const gw_model_info *info) {
   gw_h5 *f = gw_h5_create(path);
   if (!f) return -1;
   int rc = gw_nn_save(nn, f, "params");
@@ -56,6 +56,13 @@ int gw_ckpt_save(const char *path, gw_nn *nn, const gw_optim *opt, const gw_ema 
   }
   if (rc == 0 && config_yaml) rc = gw_h5_set_attr_str(f, "", "config", config_yaml);
   if (rc == 0 && model_name) rc = gw_h5_set_attr_str(f, "", "model", model_name);
+  if (rc == 0 && info) {
+    rc |= gw_h5_set_attr_i64(f, "", "image_size", info->image_size);
+    rc |= gw_h5_set_attr_i64(f, "", "vocab_size", info->vocab_size);
+    rc |= gw_h5_set_attr_i64(f, "", "max_len", info->max_len);
+    rc |= gw_h5_set_attr_i64(f, "", "n_answers", info->n_answers);
+    rc |= gw_h5_set_attr_i64(f, "", "n_classes", info->n_classes);
+  }
   if (rc == 0 && vocab && vocab->size) {
     char *text = vocab_text(vocab);
     rc = gw_h5_set_attr_str(f, "", "vocab", text);
@@ -117,6 +124,20 @@ static char *string_attr(const char *path, const char *attr) {
 }
 
 char *gw_ckpt_config(const char *path) { return string_attr(path, "config"); }
+
+int gw_ckpt_model_info(const char *path, gw_model_info *info) {
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return -1;
+  int64_t v[5];
+  const char *names[5] = {"image_size", "vocab_size", "max_len", "n_answers", "n_classes"};
+  int rc = 0;
+  for (int i = 0; i < 5 && rc == 0; i++) rc = gw_h5_get_attr_i64(f, "", names[i], &v[i]);
+  gw_h5_close(f);
+  if (rc < 0) return -1;
+  *info = (gw_model_info){.image_size = (int)v[0], .vocab_size = (int)v[1], .max_len = (int)v[2],
+                          .n_answers = (int)v[3], .n_classes = (int)v[4]};
+  return 0;
+}
 char *gw_ckpt_model_name(const char *path) { return string_attr(path, "model"); }
 
 int gw_ckpt_vocab(const char *path, gw_vocab *v) {

@@ -123,6 +123,7 @@ typedef struct run {
   gw_train_opts opts;
   gw_config cfg;
   const gw_model_ops *ops;
+  gw_model_info info;
   char dir[1024], data_dir[1100];
   char *config_yaml;
   gw_dataset train;
@@ -211,7 +212,7 @@ static int save_checkpoint(run *r, const char *name) {
   r->st.dropout = r->nn.dropout;
   r->st.data = r->loader.state;
   return gw_ckpt_save(path, &r->nn, &r->opt, r->use_ema ? &r->ema : NULL, &r->st, r->config_yaml,
-                      r->ops->name, r->train.vocab.size ? &r->train.vocab : NULL);
+                      r->ops->name, r->train.vocab.size ? &r->train.vocab : NULL, &r->info);
 }
 
 static double now_s(void) {
@@ -284,6 +285,7 @@ static void explain_non_finite(run *r, const gw_inputs *in, const char *what) {
   newest_checkpoint(r->dir, last, sizeof last);
   gw_error_handler prev = gw_set_error_handler(anomaly_handler);
   gw_set_anomaly_mode(true);
+  gw_nn_zero_grad(&r->nn);  // else the checks would trip on what earlier batches accumulated
   if (setjmp(anomaly_jump) == 0) {
     gw_loss_terms terms = {0};
     gw_tensor *loss = r->ops->loss(r->model, in, &terms);
@@ -408,10 +410,10 @@ static int setup(run *r) {
   }
   if (open_run_dir(r) < 0) return -1;
   gw_nn_init(&r->nn, (uint64_t)gw_cfg_int(&r->cfg, "train.seed"));
-  gw_model_info info = {.image_size = r->train.size, .vocab_size = r->train.vocab.size,
-                        .max_len = r->train.max_len, .n_answers = r->train.n_answers,
-                        .n_classes = r->train.n_classes};
-  r->model = r->ops->create(&r->nn, &r->cfg, &info);
+  r->info = (gw_model_info){.image_size = r->train.size, .vocab_size = r->train.vocab.size,
+                            .max_len = r->train.max_len, .n_answers = r->train.n_answers,
+                            .n_classes = r->train.n_classes};
+  r->model = r->ops->create(&r->nn, &r->cfg, &r->info);
   gw_optim_init(&r->opt, &r->nn, optim_cfg(&r->cfg));
   for (int g = 0;; g++) {
     char key[64];
@@ -559,6 +561,12 @@ int gw_train_main(const gw_train_opts *o) {
         break;
       }
       gw_backward(accum > 1 ? gw_mul_scalar(loss, 1.0f / (float)accum) : loss);
+      // a non-finite gradient is explained while this micro-batch is still at hand
+      if (!isfinite(gw_grad_norm(&r->nn))) {
+        explain_non_finite(r, &in, "gradient");
+        bad = true;
+        break;
+      }
       loss_sum += lv / accum;
       for (int t = 0; t < terms.n; t++) {
         terms_sum.names[t] = terms.names[t];

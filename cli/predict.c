@@ -1,0 +1,144 @@
+// gw predict CKPT --image FILE --text "..." [--out PNG]
+// Grounds one expression in one image (REC models: the box), or answers a question (VQA), or
+// names the class (classification), and writes a picture of the result.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb/stb_image_write.h>
+
+#include "cli/cli.h"
+#include "datasets/image_io.h"
+#include "eval/draw.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+static int usage(FILE *out, int rc) {
+  fprintf(out, "usage: gw predict CKPT --image FILE [--text \"...\"] [--out PNG] [--weights ema|raw]\n"
+               "Prints the box (x1 y1 x2 y2 in the pixels of FILE) a grounding model gives the\n"
+               "expression, the answer of a VQA model, or a classifier's class, and writes FILE's\n"
+               "picture with the result drawn (default predict.png). Also prints it as JSON.\n");
+  return rc;
+}
+
+int cmd_predict(int argc, char **argv) {
+  const char *ckpt = NULL, *image = NULL, *text = "", *out = "predict.png", *weights = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
+    if (!strcmp(argv[i], "--image") && i + 1 < argc) image = argv[++i];
+    else if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
+    else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
+    else {
+      fprintf(stderr, "gw predict: unknown argument '%s'\n", argv[i]);
+      return usage(stderr, 2);
+    }
+  }
+  if (!ckpt || !image) return usage(stderr, 2);
+  gw_init();
+  gw_config cfg;
+  const gw_model_ops *ops;
+  gw_model_info info;
+  gw_vocab vocab = {0};
+  char *yaml = gw_ckpt_config(ckpt);
+  if (!yaml || gw_train_load_config_string(&cfg, yaml, ckpt, &ops) < 0 ||
+      gw_ckpt_model_info(ckpt, &info) < 0) {
+    fprintf(stderr, "gw predict: %s: %s\n", ckpt, gw_last_error());
+    return 1;
+  }
+  free(yaml);
+  bool needs_text = ops->task != GW_TASK_CLASSIFY;
+  if (needs_text && gw_ckpt_vocab(ckpt, &vocab) < 0) {
+    fprintf(stderr, "gw predict: %s holds no vocabulary\n", ckpt);
+    return 1;
+  }
+  if (needs_text && !text[0]) {
+    fprintf(stderr, "gw predict: this model (%s) needs --text\n", ops->name);
+    return 2;
+  }
+  gw_image im;
+  if (gw_image_load(image, &im) < 0) {
+    fprintf(stderr, "gw predict: %s\n", gw_last_error());
+    return 1;
+  }
+  // the model's input: the image letterboxed to its size, the text encoded with its vocabulary
+  int S = info.image_size;
+  gw_letterbox lb = gw_letterbox_of(im.w, im.h, S);
+  uint8_t *square = malloc((size_t)S * S * 3);
+  gw_letterbox_image(&im, &lb, 127, square);
+  float *pixels = malloc((size_t)3 * S * S * sizeof(float));
+  for (int c = 0; c < 3; c++)
+    for (int p = 0; p < S * S; p++) pixels[c * S * S + p] = square[3 * p + c] / 255.0f - 0.5f;
+  int L = info.max_len > 0 ? info.max_len : 1;
+  int32_t *tokens = calloc((size_t)L, sizeof *tokens), length = 0, label = 0;
+  if (needs_text) length = gw_vocab_encode(&vocab, text, tokens, L);
+  if (needs_text && length == 0) {
+    fprintf(stderr, "gw predict: the text has no words\n");
+    return 2;
+  }
+  int64_t index = 0;
+  float box[4] = {0};
+  gw_batch b = {.n = 1, .size = S, .images = pixels, .tokens = needs_text ? tokens : NULL,
+                .lengths = needs_text ? &length : NULL, .index = &index, .labels = &label};
+  gw_dataset d = {.task = ops->task, .max_len = needs_text ? L : 0, .size = S, .n_answers = info.n_answers};
+  gw_nn nn;
+  gw_nn_init(&nn, 1);
+  void *model = ops->create(&nn, &cfg, &info);
+  gw_ema ema;
+  bool use_ema = gw_cfg_float(&cfg, "train.ema") > 0 && (!weights || !strcmp(weights, "ema"));
+  if (use_ema) gw_ema_init(&ema, &nn, (float)gw_cfg_float(&cfg, "train.ema"));
+  if (gw_ckpt_load(ckpt, &nn, NULL, use_ema ? &ema : NULL, NULL) < 0) {
+    fprintf(stderr, "gw predict: %s\n", gw_last_error());
+    return 1;
+  }
+  if (use_ema) gw_ema_swap(&ema);
+  gw_nn_train(&nn, false);
+  bool prev = gw_no_grad_begin();
+  gw_inputs in;
+  gw_inputs_from_batch(&in, &b, &d);
+  int32_t answer = -1, cls = -1;
+  gw_outputs o = {.boxes = box, .answer = &answer, .label = &cls};
+  ops->predict(model, &in, &o);
+  gw_no_grad_end(prev);
+  // the result, in the source image's pixels, and a picture of it
+  const uint8_t red[3] = {230, 30, 30}, black[3] = {0, 0, 0};
+  int factor = im.w < 256 ? (256 + im.w - 1) / im.w : 1, W, H;
+  char caption[512];
+  float src_box[4];
+  if (ops->task == GW_TASK_REC) {
+    gw_letterbox_back(&lb, box, src_box);
+    printf("box %.1f %.1f %.1f %.1f  (x1 y1 x2 y2 in the pixels of %s)\n", src_box[0], src_box[1],
+           src_box[2], src_box[3], image);
+    printf("{\"image\": \"%s\", \"text\": \"%s\", \"box\": [%.2f, %.2f, %.2f, %.2f]}\n", image, text,
+           src_box[0], src_box[1], src_box[2], src_box[3]);
+    snprintf(caption, sizeof caption, "%s", text);
+  } else if (ops->task == GW_TASK_VQA) {
+    printf("answer id %d\n{\"image\": \"%s\", \"question\": \"%s\", \"answer_id\": %d}\n", answer,
+           image, text, answer);
+    snprintf(caption, sizeof caption, "%s -> answer %d", text, answer);
+  } else {
+    printf("class %d\n{\"image\": \"%s\", \"class\": %d}\n", cls, image, cls);
+    snprintf(caption, sizeof caption, "class %d", cls);
+  }
+  uint8_t *pic = gw_draw_enlarge(im.pixels, im.w, im.h, factor, 40, &W, &H);
+  if (ops->task == GW_TASK_REC) {
+    float big[4] = {src_box[0] * factor, src_box[1] * factor, src_box[2] * factor, src_box[3] * factor};
+    gw_draw_box(pic, W, H, big, red, 2 + factor / 4);
+  }
+  gw_draw_text(pic, W, H, 4, im.h * factor + 6, caption, black, 2);
+  int rc = stbi_write_png(out, W, H, 3, pic, W * 3) ? 0 : 1;
+  if (rc) fprintf(stderr, "gw predict: cannot write %s\n", out);
+  else printf("wrote %s\n", out);
+  free(pic);
+  free(square);
+  free(pixels);
+  free(tokens);
+  gw_image_free(&im);
+  ops->destroy(model);
+  if (use_ema) gw_ema_free(&ema);
+  gw_nn_free(&nn);
+  if (vocab.words) gw_vocab_free(&vocab);
+  gw_config_free(&cfg);
+  return rc;
+}
