@@ -11,11 +11,12 @@ int cmd_data_check(int argc, char **argv) {
     FILE *out = argc == 2 ? stdout : stderr;
     fprintf(out,
             "usage: gw data check DIR\n\n"
-            "Prints per-split counts, the vocabulary size, box and image statistics and the SHA-256 of\n"
-            "every file of a data set made by gw data synth or gw data convert, and flags anything\n"
-            "inconsistent (indices out of range, boxes outside the image, empty expressions, counts\n"
-            "that differ from meta.json or, for RefCOCO/RefCOCO+/RefCOCOg, from the released splits).\n"
-            "Exits with 0 when consistent, 1 when problems were found, 2 on usage errors.\n");
+            "Prints per-split counts, the vocabulary size, box and image statistics and the\n"
+            "SHA-256 of every file of a data set made by gw data synth or gw data convert, and\n"
+            "flags anything inconsistent (indices out of range, boxes outside the image, empty\n"
+            "expressions, counts that differ from meta.json or, for RefCOCO/RefCOCO+/RefCOCOg,\n"
+            "from the released splits). Exits with 0 when consistent, 1 when problems were\n"
+            "found, 2 on usage errors.\n");
     return argc == 2 ? 0 : 2;
   }
   gw_init();

@@ -10,32 +10,49 @@
 #include "groundwork.h"
 
 static int convert_usage(FILE *out, int rc) {
-  fprintf(out,
-          "usage: gw data convert --format FORMAT --in PATH --out DIR [--images DIR] [--refs FILE]\n"
-          "                       [--dataset NAME] [--image-pattern P] [--size S] [--pad V]\n"
-          "                       [--max-len N] [--vocab FILE] [--answers FILE] [--skip-bad]\n"
-          "                       [--memory-mb MB] [--threads N] [--quiet]\n\n"
-          "Reads a standard data set and writes the HDF5 layout of `gw data synth` (shared/datasets.md\n"
-          "section 6.9): <split>.h5 with letterboxed images and boxes as x1,y1,x2,y2 pixel edges,\n"
-          "vocab.txt, answers.txt and meta.json (which states the source's box convention).\n\n"
-          "formats and --in:\n"
-          "  refcoco   a folder with instances.json and refs(unc|umd|google).p (refer API; --refs picks one)\n"
-          "  simrec    SimREC anns/<dataset>.json\n"
-          "  coco      captions_<split>2014.json, or a folder of them or of <split>/captions.json\n"
-          "  karpathy  dataset_<name>.json (Karpathy split; restval joins train)\n"
-          "  vqa       v2_OpenEnded_mscoco_<split>_questions.json (+ annotations beside it), or a folder\n"
-          "  coop      split_zhou_<Name>.json (CoOp); --images is the image folder\n\n"
-          "options:\n"
-          "  --images DIR         image root; {split} is replaced by the split (default: the input's folder)\n"
-          "  --image-pattern P    simrec, vqa: an image's file from its id, e.g. '{split}/{id:06}.png'\n"
-          "                       (default COCO's: COCO_train2014_{id:012}.jpg, {split}/COCO_{split}_{id:012}.jpg)\n"
-          "  --size S             letterbox side in pixels (default 64); --pad V the pad grey (default 127)\n"
-          "  --max-len N          tokens kept per expression (default 20)\n"
-          "  --vocab FILE         use this vocab.txt instead of building one from the train split\n"
-          "  --answers FILE       use this answers.txt instead of the train answers by frequency\n"
-          "  --skip-bad           drop bad records (corrupt or missing image, box outside the image,\n"
-          "                       empty expression, ...) and count them in a warning, instead of stopping\n"
-          "                       (also: data.skip_bad=true)\n");
+  static const char *const lines[] = {
+      "usage: gw data convert --format FORMAT --in PATH --out DIR [--images DIR] [--refs FILE]",
+      "                       [--dataset NAME] [--image-pattern P] [--size S] [--pad V]",
+      "                       [--max-len N] [--vocab FILE] [--answers FILE]",
+      "                       [--min-answer-count N] [--skip-bad]",
+      "                       [--memory-mb MB] [--threads N] [--quiet]",
+      "",
+      "Reads a standard data set and writes the HDF5 layout of `gw data synth` (shared/",
+      "datasets.md section 6.9): <split>.h5 with letterboxed images and boxes as x1,y1,x2,y2",
+      "pixel edges, vocab.txt, answers.txt and meta.json (which states the source's box",
+      "convention).",
+      "",
+      "formats and --in:",
+      "  refcoco   a folder with instances.json and refs(unc|umd|google).p (refer API; --refs",
+      "            picks one)",
+      "  simrec    SimREC anns/<dataset>.json",
+      "  coco      captions_<split>2014.json, or a folder of them or of <split>/captions.json",
+      "  karpathy  dataset_<name>.json (Karpathy split; restval joins train)",
+      "  vqa       v2_OpenEnded_mscoco_<split>_questions.json (+ annotations beside it), or a",
+      "            folder of them or of <split>/questions.json",
+      "  coop      split_zhou_<Name>.json (CoOp); --images is the image folder",
+      "",
+      "options:",
+      "  --images DIR         image root; {split} is replaced by the split (default: the input's",
+      "                       folder)",
+      "  --image-pattern P    simrec, vqa: an image's file from its id, e.g. '{split}/{id:06}.png'",
+      "                       ({split}: vqa's data_subtype, e.g. train2014; simrec's split);",
+      "                       default COCO's: COCO_train2014_{id:012}.jpg (simrec),",
+      "                       {split}/COCO_{split}_{id:012}.jpg (vqa)",
+      "  --size S             letterbox side in pixels (default 64)",
+      "  --pad V              the letterbox's pad grey, 1-255 (default 127)",
+      "  --max-len N          tokens kept per expression (default 20)",
+      "  --vocab FILE         use this vocab.txt instead of building one from the train split",
+      "  --answers FILE       use this answers.txt instead of the train answers by frequency",
+      "  --min-answer-count N keep answers seen at least N times in train (default 1; VQA v2",
+      "                       practice: 9)",
+      "  --skip-bad           drop bad records (corrupt or missing image, box outside the image,",
+      "                       empty expression, ...) and count them in a warning, instead of",
+      "                       stopping (also: data.skip_bad=true)",
+      "  --memory-mb MB       letterboxed images kept between the check and the write (default",
+      "                       1024); a larger split is decoded twice",
+  };
+  for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) fprintf(out, "%s\n", lines[k]);
   return rc;
 }
 
@@ -58,6 +75,7 @@ int cmd_data_convert(int argc, char **argv) {
     else if (!strcmp(a, "--max-len") && has) o.max_len = atoi(argv[++i]);
     else if (!strcmp(a, "--vocab") && has) o.vocab = argv[++i];
     else if (!strcmp(a, "--answers") && has) o.answers = argv[++i];
+    else if (!strcmp(a, "--min-answer-count") && has) o.min_answer_count = atoi(argv[++i]);
     else if (!strcmp(a, "--memory-mb") && has) o.memory_mb = atoll(argv[++i]);
     else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--skip-bad") || !strcmp(a, "data.skip_bad=true")) o.load.skip_bad = true;

@@ -17,6 +17,7 @@
 
 #include <stb/stb_image_write.h>
 
+#include "datasets/export.h"
 #include "datasets/h5_layout.h"
 #include "datasets/sw_text.h"
 #include "datasets/vocab.h"
@@ -848,6 +849,7 @@ int sw_generate(const sw_gen_opts *o) {
       fclose(f);
     }
   }
+  if (rc == 0) rc = sw_export_all(o->out_dir);  // RefCOCO, SimREC, Karpathy (datasets/export.h)
   if (rc == 0) {
     double secs = now_seconds() - t0;
     json_object_set_new(meta, "splits", splits);
