@@ -226,7 +226,10 @@ static int cmd_synth(int argc, char **argv) {
 }
 
 static int data_usage(FILE *out, int rc) {
-  fprintf(out, "usage: gw data synth ...   generate the shapes-world data set (gw data synth --help)\n");
+  fprintf(out, "usage: gw data synth ...     generate the shapes-world data set (gw data synth --help)\n"
+               "       gw data convert ...   import RefCOCO, SimREC, COCO, Karpathy, VQA or CoOp data\n"
+               "                             into the same layout (gw data convert --help)\n"
+               "       gw data check DIR     counts, vocabulary, box and image statistics, checksums\n");
   return rc;
 }
 
