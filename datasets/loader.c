@@ -41,6 +41,14 @@ static float *read_floats(gw_h5 *f, const char *name, int64_t rows, int64_t cols
   return v;
 }
 
+// A per-sample (or per-ref) array must have one row per sample: else an error naming it.
+static bool same_rows(gw_h5 *f, const char *name, int64_t rows, int64_t want) {
+  if (rows == want) return true;
+  gw_set_error("%s: '%s' has %lld rows, expected %lld", gw_h5_path(f), name, (long long)rows,
+               (long long)want);
+  return false;
+}
+
 static void find_flip_pairs(gw_dataset *d) {
   static const char *const pairs[][2] = {{"left", "right"}, {"leftmost", "rightmost"}};
   d->n_flip_pairs = 0;
@@ -111,7 +119,7 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
     }
     int64_t n_all, n_split;
     int32_t *labels = read_ints(f, "labels", &n_all, 0), *which = read_ints(f, "split", &n_split, 0);
-    if (labels && which && n_split == n_all) {
+    if (labels && which && same_rows(f, "split", n_split, n_all)) {
       d->labels = malloc((size_t)(n_all + 1) * sizeof *d->labels);
       d->image_of = malloc((size_t)(n_all + 1) * sizeof *d->image_of);
       for (int64_t i = 0; i < n_all; i++) {
@@ -132,46 +140,64 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
   const char *group = task == GW_TASK_REC ? "sents" : task == GW_TASK_VQA ? "questions" : "captions";
   char name[64];
   snprintf(name, sizeof name, "%s/tokens", group);
-  if (gw_h5_array_shape(f, name, &nd, shape) < 0 || nd != 2) goto done;
+  if (gw_h5_array_shape(f, name, &nd, shape) < 0) goto done;
+  if (nd != 2) {
+    gw_set_error("%s: '%s' has shape %s, expected (N, max_len)", d->path, name,
+                 gw_shape_str_n(nd, shape));
+    goto done;
+  }
   d->max_len = (int)shape[1];
   d->tokens = read_ints(f, name, &d->n_samples, d->max_len);
   snprintf(name, sizeof name, "%s/length", group);
   int64_t n_len;
   d->lengths = read_ints(f, name, &n_len, 0);
-  if (!d->tokens || !d->lengths) goto done;
+  if (!d->tokens || !d->lengths || !same_rows(f, name, n_len, d->n_samples)) goto done;
   if (task == GW_TASK_REC) {
-    int64_t n_refs, n_sent;
+    int64_t n_refs = 0, n_sent = 0, n_levels = 0;
     int32_t *sent_ref = read_ints(f, "sents/ref", &n_sent, 0);
     int32_t *ref_image = read_ints(f, "refs/image", &n_refs, 0);
-    int32_t *ref_level = read_ints(f, "refs/level", &n_refs, 0);
+    int32_t *ref_level = read_ints(f, "refs/level", &n_levels, 0);
     float *ref_box = ref_image ? read_floats(f, "refs/box", n_refs, 4) : NULL;
-    if (sent_ref && ref_image && ref_level && ref_box) {
+    if (sent_ref && ref_image && ref_level && ref_box &&
+        same_rows(f, "sents/ref", n_sent, d->n_samples) && same_rows(f, "refs/level", n_levels, n_refs)) {
       d->image_of = malloc((size_t)(d->n_samples + 1) * sizeof *d->image_of);
       d->levels = malloc((size_t)(d->n_samples + 1) * sizeof *d->levels);
       d->boxes = malloc((size_t)(d->n_samples * 4 + 1) * sizeof *d->boxes);
-      for (int64_t s = 0; s < d->n_samples; s++) {
+      rc = 0;
+      for (int64_t s = 0; s < d->n_samples && rc == 0; s++) {
         int32_t ref = sent_ref[s];
+        if (ref < 0 || ref >= n_refs) {
+          gw_set_error("%s: 'sents/ref' row %lld points at ref %d, outside [0, %lld)", d->path,
+                       (long long)s, ref, (long long)n_refs);
+          rc = -1;
+          break;
+        }
         d->image_of[s] = ref_image[ref];
         d->levels[s] = ref_level[ref];
         memcpy(d->boxes + 4 * s, ref_box + 4 * ref, 4 * sizeof(float));
       }
-      rc = 0;
     }
     free(sent_ref);
     free(ref_image);
     free(ref_level);
     free(ref_box);
   } else if (task == GW_TASK_VQA) {
-    int64_t nq;
-    d->image_of = read_ints(f, "questions/image", &nq, 0);
-    d->family = read_ints(f, "questions/family", &nq, 0);
-    d->answers10 = read_ints(f, "questions/answers", &nq, 10);
-    if (d->image_of && d->family && d->answers10 && read_answers(d, dir) == 0) rc = 0;
+    int64_t nq[3] = {0};
+    d->image_of = read_ints(f, "questions/image", &nq[0], 0);
+    d->family = read_ints(f, "questions/family", &nq[1], 0);
+    d->answers10 = read_ints(f, "questions/answers", &nq[2], 10);
+    if (d->image_of && d->family && d->answers10 &&
+        same_rows(f, "questions/image", nq[0], d->n_samples) &&
+        same_rows(f, "questions/family", nq[1], d->n_samples) &&
+        same_rows(f, "questions/answers", nq[2], d->n_samples) && read_answers(d, dir) == 0)
+      rc = 0;
   } else {
-    int64_t nc;
-    d->image_of = read_ints(f, "captions/image", &nc, 0);
-    d->family = read_ints(f, "captions/family", &nc, 0);
-    if (d->image_of && d->family) rc = 0;
+    int64_t nc[2] = {0};
+    d->image_of = read_ints(f, "captions/image", &nc[0], 0);
+    d->family = read_ints(f, "captions/family", &nc[1], 0);
+    if (d->image_of && d->family && same_rows(f, "captions/image", nc[0], d->n_samples) &&
+        same_rows(f, "captions/family", nc[1], d->n_samples))
+      rc = 0;
   }
   for (int64_t s = 0; rc == 0 && s < d->n_samples; s++)
     if (d->image_of[s] < 0 || d->image_of[s] >= d->n_images) {

@@ -96,7 +96,8 @@ sw_config sw_config_for_split(const sw_config *c, sw_split split);
 // Returns 0, or -1 if no valid scene was found (the caller moves on).
 int sw_scene_sample(const sw_config *c, sw_split split, gw_rng *r, sw_scene *s);
 // A six-object scene planted with a swap pair (two expressions with the same words naming
-// different objects); -1 if the knobs do not allow one or placement failed.
+// different objects), filled up with objects of other shapes when n_obj_min is above six
+// (test_hard); -1 if the knobs do not allow one or placement failed.
 int sw_scene_sample_swap(const sw_config *c, sw_split split, gw_rng *r, sw_scene *s);
 // Colour palette rule of the compositional split: may this shape take this colour here?
 bool sw_color_allowed(const sw_config *c, sw_split split, int shape, int color);

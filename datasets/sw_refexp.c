@@ -465,6 +465,10 @@ int sw_refs_for_image(const sw_config *c, const sw_scene *s, uint32_t allowed, b
       if (c->p_level[level] <= 0.0f && t > 0) continue;  // never a level the mix excludes
       if (sw_ref_make(c, s, target, level, r, &refs[count]) == 0) {
         sw_ref_realize(c, s, &refs[count], c->sents_per_ref, r);
+        bool fits = true;  // a longer sentence would be cut at max_len tokens in the files
+        for (int q = 0; q < refs[count].n_sents; q++)
+          fits = fits && sw_count_words(refs[count].sents[q]) <= c->max_len;
+        if (!fits) continue;
         used |= 1u << target;
         count++;
         break;

@@ -219,6 +219,10 @@ int sw_scene_sample_swap(const sw_config *c, sw_split split, gw_rng *r, sw_scene
     v1 = (int)gw_rng_below(r, 2), v2 = 1 - v1;
   }
   int rel = (int)gw_rng_below(r, 4);
+  // test_hard asks for more objects than the six roles: fillers of the other shapes
+  int n_total = 6;
+  if (c->n_obj_min > 6)
+    n_total = c->n_obj_min + (int)gw_rng_below(r, (uint64_t)(c->n_obj_max - c->n_obj_min + 1));
   // roles: 0 T1, 1 A1, 2 T2, 3 A2, 4 D1, 5 D2
   const int shape_of[6] = {s1, s2, s1, s2, s1, s1};
   const int value_of[6] = {v1, v2, v2, v1, v1, v2};
@@ -247,9 +251,21 @@ int sw_scene_sample_swap(const sw_config *c, sw_split split, gw_rng *r, sw_scene
       s->obj[s->n++] = o;
     }
     if (s->n < 6) continue;
-    if (sw_rel_holds(c, s, rel, 0, 1) && !sw_rel_holds(c, s, rel, 4, 1) &&
-        sw_rel_holds(c, s, rel, 2, 3) && !sw_rel_holds(c, s, rel, 5, 3))
-      return 0;
+    if (!(sw_rel_holds(c, s, rel, 0, 1) && !sw_rel_holds(c, s, rel, 4, 1) &&
+          sw_rel_holds(c, s, rel, 2, 3) && !sw_rel_holds(c, s, rel, 5, 3)))
+      continue;
+    while (s->n < n_total) {
+      sw_object o = {0};
+      int other = (int)gw_rng_below(r, SW_PENTAGON - 2);
+      other += other >= (s1 < s2 ? s1 : s2);
+      other += other >= (s1 < s2 ? s2 : s1);
+      sample_attrs(c, split, r, other, &o);
+      o.r = radius_of(c, o.size, r);
+      if (sw_object_place(c, s, r, &o) < 0) break;
+      o.id = s->n;
+      s->obj[s->n++] = o;
+    }
+    if (s->n == n_total) return 0;
   }
   return -1;
 }

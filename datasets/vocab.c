@@ -15,7 +15,8 @@ int gw_tokenize(const char *text, char (*words)[GW_MAX_WORD], int max_words) {
   char cur[GW_MAX_WORD];
   for (const char *p = text;; p++) {
     unsigned char ch = (unsigned char)*p;
-    // SimREC: '-' and '/' separate words; other punctuation is dropped
+    // SimREC: '-' and '/' separate words; the characters .,'!?"()*#:; are dropped (its regular
+    // expression), anything else stays in the word
     if (ch == '\0' || isspace(ch) || ch == '-' || ch == '/') {
       if (len > 0) {
         cur[len] = '\0';
@@ -26,7 +27,7 @@ int gw_tokenize(const char *text, char (*words)[GW_MAX_WORD], int max_words) {
       if (ch == '\0') break;
       continue;
     }
-    if (ispunct(ch)) continue;  // SimREC strips punctuation inside words too ("man's" -> "mans")
+    if (strchr(".,'!?\"()*#:;", ch)) continue;  // inside words too ("man's" -> "mans")
     if (len < GW_MAX_WORD - 1) cur[len++] = (char)tolower(ch);
   }
   return n;
@@ -114,7 +115,7 @@ int gw_vocab_encode(const gw_vocab *v, const char *text, int32_t *ids, int max_l
       continue;
     }
     int id = gw_vocab_find(v, words[i]);
-    ids[i] = id >= 0 ? id : GW_UNK;
+    ids[i] = id >= GW_N_SPECIAL ? id : GW_UNK;  // "<pad>" typed in a text is no special token
   }
   return n;
 }

@@ -1,7 +1,8 @@
 // Text: the tokenizer and the vocabulary.
 //
 // Tokenisation follows SimREC (so real RefCOCO text goes through the same code): lower-case,
-// '-' and '/' split words, other punctuation is stripped, split on whitespace. The vocabulary starts with the special tokens
+// '-' and '/' split words, the characters .,'!?"()*#:; are stripped, split on whitespace. The
+// vocabulary starts with the special tokens
 // <pad> <unk> <cls> <sep> <eos> <mask> (ids 0-5), then the words sorted; it is built from the
 // training split and stored with the data (vocab.txt, one token per line, line number = id).
 #ifndef GW_VOCAB_H
@@ -15,7 +16,7 @@ extern const char *const gw_special_tokens[GW_N_SPECIAL];
 
 enum { GW_MAX_WORD = 48 };
 
-// Splits text into at most max_words lower-case words without punctuation, written to
+// Splits text into at most max_words lower-case words without SimREC's punctuation, written to
 // words[i] (each up to GW_MAX_WORD-1 characters). Returns the number of words found (which may
 // exceed max_words: only the first max_words are written).
 int gw_tokenize(const char *text, char (*words)[GW_MAX_WORD], int max_words);
