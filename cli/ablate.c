@@ -200,17 +200,24 @@ static int read_result(const char *dir, result *r) {
 static long param_count(const char *dir) {
   char path[1200], cmd[1400];
   snprintf(path, sizeof path, "%s/ckpt/best.h5", dir);
-  snprintf(cmd, sizeof cmd, "/proc/%d/exe info %s", (int)getpid(), path);
+  snprintf(cmd, sizeof cmd, "/proc/%d/exe info '%s'", (int)getpid(), path);
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
-  char line[512];
+  char line[512], name[256];
   long total = 0;
   bool in_params = false;
   while (fgets(line, sizeof line, p)) {
     if (!strncmp(line, "params:", 7)) in_params = true;
     else if (!strncmp(line, "ema:", 4)) in_params = false;
-    long n;
-    if (in_params && sscanf(line, "  (%ld values)", &n) == 1) total = n;
+    // a tensor line "  NAME  (d0, d1, ...)"; batch-norm statistics are buffers, not parameters
+    char *shape = strchr(line, '(');
+    if (!in_params || !shape || sscanf(line, " %255s", name) != 1 || name[0] == '(' ||
+        strstr(name, "running_") || strstr(name, "num_batches"))
+      continue;
+    long n = 1;
+    char *q = shape + 1, *end;
+    for (long d; (d = strtol(q, &end, 10)), end != q; q = end + (*end == ',')) n *= d;
+    total += n;
   }
   pclose(p);
   return total;

@@ -52,14 +52,42 @@ double gw_vqa_accuracy(int32_t predicted, const int32_t *humans) {
 
 // ---- the official answer normalisation (vqaEval.py: processPunctuation, processDigitArticle) ----
 
+// The contractions of vqaEval.py (GT-Vision-Lab/VQA master), the keys a lower-cased word can match
+// (its "Im", "Ive", "Id've", "I'dve" never match: the words are lower-cased first).
 static const char *const CONTRACTIONS[][2] = {
-    {"aint", "ain't"},     {"arent", "aren't"},   {"cant", "can't"},       {"couldve", "could've"},
-    {"couldnt", "couldn't"}, {"didnt", "didn't"}, {"doesnt", "doesn't"},   {"dont", "don't"},
-    {"hadnt", "hadn't"},   {"hasnt", "hasn't"},   {"havent", "haven't"},   {"hes", "he's"},
-    {"im", "i'm"},         {"isnt", "isn't"},     {"itll", "it'll"},       {"ive", "i've"},
-    {"shouldnt", "shouldn't"}, {"thats", "that's"}, {"theres", "there's"}, {"theyre", "they're"},
-    {"wasnt", "wasn't"},   {"werent", "weren't"}, {"whats", "what's"},     {"wont", "won't"},
-    {"wouldnt", "wouldn't"}, {"youre", "you're"}, {"youve", "you've"},
+    {"aint", "ain't"}, {"arent", "aren't"}, {"cant", "can't"}, {"couldve", "could've"},
+    {"couldnt", "couldn't"}, {"couldn'tve", "couldn't've"}, {"couldnt've", "couldn't've"},
+    {"didnt", "didn't"}, {"doesnt", "doesn't"}, {"dont", "don't"}, {"hadnt", "hadn't"},
+    {"hadnt've", "hadn't've"}, {"hadn'tve", "hadn't've"}, {"hasnt", "hasn't"},
+    {"havent", "haven't"}, {"hed", "he'd"}, {"hed've", "he'd've"}, {"he'dve", "he'd've"},
+    {"hes", "he's"}, {"howd", "how'd"}, {"howll", "how'll"}, {"hows", "how's"}, {"isnt", "isn't"},
+    {"itd", "it'd"}, {"itd've", "it'd've"}, {"it'dve", "it'd've"}, {"itll", "it'll"},
+    {"let's", "let's"}, {"maam", "ma'am"}, {"mightnt", "mightn't"}, {"mightnt've", "mightn't've"},
+    {"mightn'tve", "mightn't've"}, {"mightve", "might've"}, {"mustnt", "mustn't"},
+    {"mustve", "must've"}, {"neednt", "needn't"}, {"notve", "not've"}, {"oclock", "o'clock"},
+    {"oughtnt", "oughtn't"}, {"ow's'at", "'ow's'at"}, {"'ows'at", "'ow's'at"},
+    {"'ow'sat", "'ow's'at"}, {"shant", "shan't"}, {"shed've", "she'd've"}, {"she'dve", "she'd've"},
+    {"she's", "she's"}, {"shouldve", "should've"}, {"shouldnt", "shouldn't"},
+    {"shouldnt've", "shouldn't've"}, {"shouldn'tve", "shouldn't've"}, {"somebody'd", "somebodyd"},
+    {"somebodyd've", "somebody'd've"}, {"somebody'dve", "somebody'd've"},
+    {"somebodyll", "somebody'll"}, {"somebodys", "somebody's"}, {"someoned", "someone'd"},
+    {"someoned've", "someone'd've"}, {"someone'dve", "someone'd've"}, {"someonell", "someone'll"},
+    {"someones", "someone's"}, {"somethingd", "something'd"}, {"somethingd've", "something'd've"},
+    {"something'dve", "something'd've"}, {"somethingll", "something'll"}, {"thats", "that's"},
+    {"thered", "there'd"}, {"thered've", "there'd've"}, {"there'dve", "there'd've"},
+    {"therere", "there're"}, {"theres", "there's"}, {"theyd", "they'd"}, {"theyd've", "they'd've"},
+    {"they'dve", "they'd've"}, {"theyll", "they'll"}, {"theyre", "they're"}, {"theyve", "they've"},
+    {"twas", "'twas"}, {"wasnt", "wasn't"}, {"wed've", "we'd've"}, {"we'dve", "we'd've"},
+    {"weve", "we've"}, {"werent", "weren't"}, {"whatll", "what'll"}, {"whatre", "what're"},
+    {"whats", "what's"}, {"whatve", "what've"}, {"whens", "when's"}, {"whered", "where'd"},
+    {"wheres", "where's"}, {"whereve", "where've"}, {"whod", "who'd"}, {"whod've", "who'd've"},
+    {"who'dve", "who'd've"}, {"wholl", "who'll"}, {"whos", "who's"}, {"whove", "who've"},
+    {"whyll", "why'll"}, {"whyre", "why're"}, {"whys", "why's"}, {"wont", "won't"},
+    {"wouldve", "would've"}, {"wouldnt", "wouldn't"}, {"wouldnt've", "wouldn't've"},
+    {"wouldn'tve", "wouldn't've"}, {"yall", "y'all"}, {"yall'll", "y'all'll"},
+    {"y'allll", "y'all'll"}, {"yall'd've", "y'all'd've"}, {"y'alld've", "y'all'd've"},
+    {"y'all'dve", "y'all'd've"}, {"youd", "you'd"}, {"youd've", "you'd've"},
+    {"you'dve", "you'd've"}, {"youll", "you'll"}, {"youre", "you're"}, {"youve", "you've"},
 };
 static const char *const NUMBERS[][2] = {{"none", "0"}, {"zero", "0"}, {"one", "1"},  {"two", "2"},
                                          {"three", "3"}, {"four", "4"}, {"five", "5"}, {"six", "6"},
@@ -71,7 +99,7 @@ static const char *const NUMBERS[][2] = {{"none", "0"}, {"zero", "0"}, {"one", "
 static void strip_punctuation(const char *in, char *out, size_t cap) {
   static const char PUNCT[] = ";/[]\"{}()=+\\_-><@`,?!";
   bool comma_digits = false;
-  for (size_t i = 1; in[i] && in[i + 1]; i++)
+  for (size_t i = 1; in[0] && in[i] && in[i + 1]; i++)
     if (in[i] == ',' && isdigit((unsigned char)in[i - 1]) && isdigit((unsigned char)in[i + 1]))
       comma_digits = true;
   bool delete_mark[sizeof PUNCT] = {false};

@@ -11,6 +11,7 @@ packages=(
   libyaml-dev              # configs
   libjansson-dev           # JSON annotations
   libcriterion-dev         # tests
+  chromium                 # the report test renders RUN_DIR/report.html headless
 )
 
 missing=()

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -94,6 +95,7 @@ typedef struct frame {
   char prefix[256];  // the dotted path of this container
   int index;         // next sequence index
   char key[256];     // mapping: the key whose value comes next ("" when a key is expected)
+  int key_line;      // the line of that key
 } frame;
 
 static int yaml_fail(const char *origin, int line, const char *what) {
@@ -114,8 +116,9 @@ static int parse_yaml(gw_config *c, yaml_parser_t *p, const char *origin) {
   frame stack[32];
   int depth = 0;
   int rc = 0;
-  gw_config seen;  // keys of this document, to catch duplicates
+  gw_config seen, containers;  // keys of values and of mappings/lists, to catch duplicates
   gw_config_init(&seen);
+  gw_config_init(&containers);
   for (bool done = false; !done && rc == 0;) {
     yaml_event_t ev;
     if (!yaml_parser_parse(p, &ev)) {
@@ -142,7 +145,19 @@ static int parse_yaml(gw_config *c, yaml_parser_t *p, const char *origin) {
             break;
           }
           child_key(f, nf.prefix, sizeof nf.prefix);
-          if (!f->seq) f->key[0] = '\0';
+          if (!f->seq) {
+            if (find(&seen, nf.prefix) >= 0 || find(&containers, nf.prefix) >= 0) {
+              char msg[600];
+              snprintf(msg, sizeof msg, "the key '%s' appears twice", nf.prefix);
+              rc = yaml_fail(origin, f->key_line, msg);
+              break;
+            }
+            add(&containers, nf.prefix, "", where);
+            f->key[0] = '\0';
+          }
+        } else if (nf.seq) {
+          rc = yaml_fail(origin, line, "the config must be a mapping of keys to values");
+          break;
         }
         stack[depth++] = nf;
         break;
@@ -164,12 +179,13 @@ static int parse_yaml(gw_config *c, yaml_parser_t *p, const char *origin) {
             break;
           }
           snprintf(f->key, sizeof f->key, "%s", v);
+          f->key_line = line;
           break;
         }
         char key[512];
         child_key(f, key, sizeof key);
         if (!f->seq) f->key[0] = '\0';
-        if (find(&seen, key) >= 0) {
+        if (find(&seen, key) >= 0 || find(&containers, key) >= 0) {
           char msg[600];
           snprintf(msg, sizeof msg, "the key '%s' appears twice", key);
           rc = yaml_fail(origin, line, msg);
@@ -186,6 +202,7 @@ static int parse_yaml(gw_config *c, yaml_parser_t *p, const char *origin) {
   if (rc == 0)
     for (int i = 0; i < seen.n; i++) add(c, seen.entries[i].key, seen.entries[i].value, seen.entries[i].origin);
   gw_config_free(&seen);
+  gw_config_free(&containers);
   return rc;
 }
 
@@ -317,6 +334,16 @@ static int edit_distance(const char *a, const char *b) {
   return prev[lb];
 }
 
+// Is `abbr` the initials of the words of `name` ("lr" and "learning_rate")?
+static bool initials_of(const char *abbr, const char *name) {
+  char ini[32];
+  int n = 0;
+  for (const char *p = name; *p && n < 31; p++)
+    if (p == name || p[-1] == '_') ini[n++] = *p;
+  ini[n] = '\0';
+  return n > 1 && !strcmp(abbr, ini);
+}
+
 static const char *did_you_mean(const gw_cfg_schema *schemas, int n, const char *key) {
   const char *best = NULL;
   int best_d = (int)strlen(key) / 3 + 2;
@@ -326,6 +353,11 @@ static const char *did_you_mean(const gw_cfg_schema *schemas, int n, const char 
       // the same last component under another parent counts as close too
       const char *a = strrchr(schemas[s].keys[k].key, '.'), *b = strrchr(key, '.');
       if (a && b && !strcmp(a, b)) d = d < 3 ? d : 3;
+      // the same parent, and one last component abbreviates the other (lr, learning_rate)
+      if (a && b && a - schemas[s].keys[k].key == b - key &&
+          !strncmp(schemas[s].keys[k].key, key, (size_t)(b - key)) &&
+          (initials_of(a + 1, b + 1) || initials_of(b + 1, a + 1)))
+        d = d < 1 ? d : 1;
       if (d < best_d) best_d = d, best = schemas[s].keys[k].key;
     }
   return best;
@@ -389,7 +421,7 @@ static int check_value(const gw_cfg_key *k, const char *key, const char *v, cons
       x = (double)i;
       break;
     case GW_CFG_FLOAT:
-    case GW_CFG_FLOAT_LIST: ok = parse_float(v, &x); break;
+    case GW_CFG_FLOAT_LIST: ok = parse_float(v, &x) && isfinite(x); break;  // no NaN, no inf
     case GW_CFG_BOOL: ok = parse_bool(v, &b); ranged = false; break;
     case GW_CFG_ENUM:
       if (!in_choices(k->choices, v)) {
@@ -528,7 +560,8 @@ static int cmp_entry(const void *a, const void *b) {
 // A YAML scalar, quoted when plain would change its meaning.
 static void emit_scalar(char **buf, size_t *len, size_t *cap, const char *v) {
   bool quote = !v[0] || strpbrk(v, ":#{}[],&*!|>'\"%@`") || isspace((unsigned char)v[0]) ||
-               isspace((unsigned char)v[strlen(v) - 1]);
+               isspace((unsigned char)v[strlen(v) - 1]) ||
+               (strchr("-?", v[0]) && (!v[1] || isspace((unsigned char)v[1])));
   size_t need = strlen(v) * 2 + 8;
   if (*len + need >= *cap) {
     *cap = (*len + need) * 2;

@@ -3,12 +3,16 @@
 #include "train/report.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
+#include <stb/stb_image_write.h>
 
 #include "tensor/error.h"
 
@@ -93,6 +97,52 @@ static void base64(FILE *f, const unsigned char *data, size_t n) {
     fputc(i + 1 < n ? T[v >> 6 & 63] : '=', f);
     fputc(i + 2 < n ? T[v & 63] : '=', f);
   }
+}
+
+// ---- sample pictures ----
+
+enum { VIS_FRAME = 4 };  // frame width in pixels
+
+// A rectangle outline, two pixels thick, clipped to the w x w picture.
+static void draw_box(uint8_t *img, int w, const float *box, int scale, const uint8_t c[3]) {
+  int x1 = VIS_FRAME + (int)lrintf(box[0] * scale), y1 = VIS_FRAME + (int)lrintf(box[1] * scale);
+  int x2 = VIS_FRAME + (int)lrintf(box[2] * scale) - 1;
+  int y2 = VIS_FRAME + (int)lrintf(box[3] * scale) - 1;
+  for (int y = y1; y <= y2; y++)
+    for (int x = x1; x <= x2; x++) {
+      bool edge = y - y1 < 2 || y2 - y < 2 || x - x1 < 2 || x2 - x < 2;
+      if (edge && x >= 0 && y >= 0 && x < w && y < w) memcpy(img + 3 * ((size_t)y * w + x), c, 3);
+    }
+}
+
+int gw_report_sample(const char *run_dir, const char *name, const uint8_t *rgb, int size,
+                     int correct, const float *gt_box, const float *pred_box) {
+  static const uint8_t green[3] = {40, 180, 60}, red[3] = {220, 40, 40}, grey[3] = {150, 150, 150};
+  int scale = size < 128 ? 2 : 1, w = size * scale + 2 * VIS_FRAME;
+  uint8_t *img = malloc((size_t)w * w * 3);
+  const uint8_t *frame = correct > 0 ? green : correct == 0 ? red : grey;
+  for (int i = 0; i < w * w; i++) memcpy(img + 3 * i, frame, 3);
+  for (int y = 0; y < size * scale; y++)  // nearest-neighbour scaling: pixels stay crisp
+    for (int x = 0; x < size * scale; x++)
+      memcpy(img + 3 * ((size_t)(y + VIS_FRAME) * w + x + VIS_FRAME),
+             rgb + 3 * ((size_t)(y / scale) * size + x / scale), 3);
+  if (gt_box) draw_box(img, w, gt_box, scale, green);
+  if (pred_box) draw_box(img, w, pred_box, scale, red);
+  char path[1400];
+  snprintf(path, sizeof path, "%s/vis", run_dir);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    free(img);
+    gw_set_error("%s: cannot create the directory (%s)", path, strerror(errno));
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/vis/%s.png", run_dir, name);
+  int ok = stbi_write_png(path, w, w, 3, img, w * 3);
+  free(img);
+  if (!ok) {
+    gw_set_error("%s: cannot write the picture", path);
+    return -1;
+  }
+  return 0;
 }
 
 int gw_report_write(const char *dir) {

@@ -16,6 +16,7 @@
 
 #include "datasets/sw_generate.h"
 #include "eval/evaluate.h"
+#include "eval/metrics.h"
 #include "train/checkpoint.h"
 #include "train/report.h"
 #include "train/schema.h"
@@ -232,6 +233,48 @@ static double peak_rss_mib(void) {
   return kib / 1024.0;
 }
 
+// Sample predictions for the report: eight samples of a split (a seeded shuffle, so that
+// several classes show), drawn into RUN_DIR/vis/ by gw_report_sample (a green frame when right,
+// red when wrong; REC: the true box green, the predicted box red).
+static void draw_samples(run *r, const gw_dataset *d) {
+  enum { N = 8 };
+  gw_loader l;
+  if (gw_loader_open(&l, d, N, true, false, 0, (gw_augment){0}, (gw_loader_state){0}, 0) < 0)
+    return;
+  bool was_training = r->nn.training, prev = gw_no_grad_begin();
+  gw_nn_train(&r->nn, false);
+  gw_arena_mark mark = gw_arena_get_mark(gw_arena_current());
+  const gw_batch *b = gw_loader_next(&l);
+  gw_inputs in;
+  gw_inputs_from_batch(&in, b, d);
+  float boxes[N * 4];
+  int32_t answer[N] = {0}, label[N] = {0};
+  gw_outputs o = {.boxes = boxes, .answer = answer, .label = label};
+  r->ops->predict(r->model, &in, &o);
+  for (int i = 0; i < b->n; i++) {
+    int64_t s = b->index[i];
+    bool rec = d->task == GW_TASK_REC;
+    int64_t at = (int64_t)i * d->n_answers + answer[i];  // VQA: the answer's soft score
+    int correct = d->task == GW_TASK_CLASSIFY ? label[i] == d->labels[s]
+                  : rec ? gw_box_iou_xyxy(boxes + 4 * i, d->boxes + 4 * s) >= 0.5
+                  : d->task == GW_TASK_VQA ? b->answer_scores[at] > 0
+                  : -1;
+    char name[64];
+    if (d->task == GW_TASK_CLASSIFY)
+      snprintf(name, sizeof name, "sample%02d_pred%d_true%d", i, label[i], d->labels[s]);
+    else
+      snprintf(name, sizeof name, "sample%02d", i);
+    const uint8_t *rgb = d->images + (int64_t)d->image_of[s] * d->size * d->size * 3;
+    if (gw_report_sample(r->dir, name, rgb, d->size, correct, rec ? d->boxes + 4 * s : NULL,
+                         rec ? boxes + 4 * i : NULL) < 0)
+      fprintf(stderr, "gw train: %s\n", gw_last_error());
+  }
+  gw_arena_rewind(gw_arena_current(), mark);
+  gw_no_grad_end(prev);
+  gw_nn_train(&r->nn, was_training);
+  gw_loader_close(&l);
+}
+
 // Evaluates every eval split (on the EMA weights when EMA is on); appends to metrics.jsonl and
 // returns the main metric of the first split.
 static double evaluate_all(run *r, int64_t max_samples, bool final) {
@@ -245,6 +288,7 @@ static double evaluate_all(run *r, int64_t max_samples, bool final) {
       continue;
     }
     if (k == 0) main_value = gw_metrics_get(&m, r->best_metric);
+    if (k == 0 && final) draw_samples(r, &r->eval[k]);
     fprintf(r->metrics_f, "{\"step\": %lld, \"split\": \"%s\"", (long long)r->st.step, r->eval_names[k]);
     for (int i = 0; i < m.n; i++) fprintf(r->metrics_f, ", \"%s\": %.6g", m.name[i], m.value[i]);
     fprintf(r->metrics_f, "}\n");
@@ -301,6 +345,27 @@ static void explain_non_finite(run *r, const gw_inputs *in, const char *what) {
           r->tty ? "\r\033[K" : "", (long long)r->st.step, what, anomaly_message, last);
 }
 
+// A resumed run does the steps after its checkpoint again: drop the rows an interrupted run
+// logged past that step (and a row torn by a kill), so each step has one row. `fmt` reads
+// the step at the start of a row.
+static int trim_log(FILE *f, int64_t step, const char *fmt, const char *name) {
+  char line[16384];
+  long keep = 0;
+  rewind(f);
+  while (fgets(line, sizeof line, f)) {
+    long long s;
+    size_t n = strlen(line);
+    if (n == 0 || line[n - 1] != '\n' || (sscanf(line, fmt, &s) == 1 && s > step)) break;
+    keep = ftell(f);
+  }
+  if (fflush(f) != 0 || ftruncate(fileno(f), keep) != 0 || fseek(f, 0, SEEK_END) != 0) {
+    gw_set_error("%s: cannot trim the rows past step %lld (%s)", name, (long long)step,
+                 strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 static int open_run_dir(run *r) {
   if (make_dir(r->dir) < 0) return -1;
   char path[1200], ck[1100];
@@ -326,17 +391,35 @@ static int open_run_dir(run *r) {
                    r->dir, same ? "run of this config" : "run with a different config", r->dir);
       return -1;
     }
-    if (r->opts.force) {  // keep the old run: move its files into old-<time>/
+    if (r->opts.force) {  // keep the old run: move all its files into a new old-<time>/
       char aside[1200];
-      snprintf(aside, sizeof aside, "%s/old-%ld", r->dir, (long)time(NULL));
-      if (make_dir(aside) < 0) return -1;
-      const char *files[] = {"config.yaml", "log.csv", "metrics.jsonl", "report.html", "ckpt"};
-      for (int i = 0; i < 5; i++) {
-        char from[1200], to[1300];
-        snprintf(from, sizeof from, "%s/%s", r->dir, files[i]);
-        snprintf(to, sizeof to, "%s/%s", aside, files[i]);
-        if (file_exists(from)) rename(from, to);
+      long t = (long)time(NULL);
+      snprintf(aside, sizeof aside, "%s/old-%ld", r->dir, t);
+      for (int k = 2; mkdir(aside, 0755) != 0; k++) {
+        if (errno != EEXIST || k > 1000) {
+          gw_set_error("%s: cannot create the directory (%s)", aside, strerror(errno));
+          return -1;
+        }
+        snprintf(aside, sizeof aside, "%s/old-%ld-%d", r->dir, t, k);
       }
+      char names[256][256];
+      int n = 0;
+      DIR *d = opendir(r->dir);
+      for (struct dirent *e; d && (e = readdir(d)) && n < 256;)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strncmp(e->d_name, "old-", 4))
+          snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+      if (d) closedir(d);
+      for (int i = 0; i < n; i++) {
+        char from[1300], to[1500];
+        snprintf(from, sizeof from, "%s/%s", r->dir, names[i]);
+        snprintf(to, sizeof to, "%s/%s", aside, names[i]);
+        if (rename(from, to) != 0) {
+          gw_set_error("%s: cannot move it into %s (%s)", from, aside, strerror(errno));
+          return -1;
+        }
+      }
+      if (!r->opts.quiet)
+        fprintf(stderr, "gw train: the old run in %s is kept in %s\n", r->dir, aside);
       if (make_dir(ck) < 0) return -1;
     }
   }
@@ -352,9 +435,9 @@ static int open_run_dir(run *r) {
   }
   snprintf(path, sizeof path, "%s/log.csv", r->dir);
   bool fresh = !file_exists(path);
-  r->log_csv = fopen(path, "a");
+  r->log_csv = fopen(path, "a+");
   snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
-  r->metrics_f = fopen(path, "a");
+  r->metrics_f = fopen(path, "a+");
   if (!r->log_csv || !r->metrics_f) {
     gw_set_error("%s: cannot write the logs", r->dir);
     return -1;
@@ -452,6 +535,13 @@ static int setup(run *r) {
     gw_h5 *f = gw_h5_open(o->init_from);
     if (!f) return -1;
     int loaded = gw_nn_load(&r->nn, f, "params", (gw_load_opts){.strict = false});
+    for (int i = 0; i < r->nn.count && loaded > 0 && !o->quiet; i++) {
+      char name[600];
+      snprintf(name, sizeof name, "params/%s", r->nn.items[i].name);
+      if (!gw_h5_exists(f, name))
+        fprintf(stderr, "init: %s is not in %s: it keeps its initialisation\n", r->nn.items[i].name,
+                o->init_from);
+    }
     gw_h5_close(f);
     if (loaded < 0) return -1;
     if (loaded == 0) {
@@ -472,6 +562,9 @@ static int setup(run *r) {
     }
     if (gw_ckpt_load(path, &r->nn, &r->opt, r->use_ema ? &r->ema : NULL, &r->st) < 0) return -1;
     r->nn.dropout = r->st.dropout;
+    if (trim_log(r->log_csv, r->st.step, "%lld,", "log.csv") < 0 ||
+        trim_log(r->metrics_f, r->st.step, "{\"step\": %lld", "metrics.jsonl") < 0)
+      return -1;
     printf("resumed at step %lld (epoch %lld, sample %lld of the epoch) from %s\n",
            (long long)r->st.step, (long long)r->st.data.epoch, (long long)r->st.data.position, path);
   }
@@ -597,6 +690,7 @@ int gw_train_main(const gw_train_opts *o) {
     fprintf(r->log_csv, "%lld,%.6g,", (long long)r->st.step, loss_sum);
     for (int t = 0; t < terms_sum.n; t++) fprintf(r->log_csv, "%s%s=%.6g", t ? ";" : "", terms_sum.names[t], terms_sum.values[t]);
     fprintf(r->log_csv, ",%.6g,%.6g,%.4f\n", r->opt.groups[0].lr * factor, gnorm, dt);
+    fflush(r->log_csv);  // a killed run keeps every row it logged
     if (!o->quiet && (r->tty || r->st.step % log_every == 0 || r->st.step == r->total_steps)) {
       double elapsed = now_s() - t_start, rate = samples / dt;
       char eta[32];

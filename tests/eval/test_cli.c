@@ -1,0 +1,335 @@
+// The gw subcommands around training, run as the gw binary on tiny runs: eval (metrics file,
+// EMA or raw weights), info (a checkpoint's contents), graph (DOT of one step) and ablate (a
+// grid over seeds, its RESULT.md and RESULT.csv, finished runs skipped).
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+
+#include "eval/metrics.h"
+#include "testutil.h"
+#include "tests/train/runutil.h"
+#include "train/schema.h"
+#include "train/trainer.h"
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+  (void)set;
+  gwr_suite_begin("cli", true);
+}
+ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
+  (void)stats;
+  gwr_suite_end();
+}
+
+TestSuite(cli, .init = gwt_setup, .fini = gwt_teardown, .timeout = 120);
+
+// Trains in this process (quiet) and asserts it worked.
+static void train(const char *config, const char *out, int n, const char *const *overrides) {
+  gw_train_opts o = {.config = config,
+                     .out_dir = out,
+                     .quiet = true,
+                     .n_overrides = n,
+                     .overrides = (char **)overrides};
+  cr_assert_eq(gw_train_main(&o), 0, "training %s: %s", out, gw_last_error());
+}
+
+// A number from a JSON file (asserts it is there).
+static double json_num(const char *path, const char *key) {
+  json_t *o = json_load_file(path, 0, NULL);
+  cr_assert(o, "%s is missing or not JSON", path);
+  json_t *v = json_object_get(o, key);
+  cr_assert(json_is_number(v), "%s has no number '%s'", path, key);
+  double x = json_number_value(v);
+  json_decref(o);
+  return x;
+}
+
+static char *json_text(const char *path, const char *key) {
+  json_t *o = json_load_file(path, 0, NULL);
+  cr_assert(o, "%s is missing or not JSON", path);
+  const char *v = json_string_value(json_object_get(o, key));
+  cr_assert(v, "%s has no string '%s'", path, key);
+  char *s = strdup(v);
+  json_decref(o);
+  return s;
+}
+
+// ---- gw eval ----
+
+// gw eval RUN evaluates the run's best checkpoint on a split and writes RUN/metrics-SPLIT.json
+// and a table: with EMA weights by default (the numbers the trainer reported), with raw ones
+// on request (the numbers of the same run without EMA, whose weights are the raw ones); asking
+// for EMA weights of a run without EMA is an error.
+Test(cli, eval_writes_metrics_with_ema_or_raw_weights) {
+  const char *cfg = gwr_config("eval");
+  const char *e = gwr_path("eval-ema"), *f = gwr_path("eval-raw");
+  const char *with_ema[] = {"train.steps=20", "train.eval_every=0", "train.ema=0.9"};
+  const char *without[] = {"train.steps=20", "train.eval_every=0", "train.ema=0"};
+  train(cfg, e, 3, with_ema);
+  train(cfg, f, 3, without);
+  char metrics[1200];
+  snprintf(metrics, sizeof metrics, "%s/metrics-test.json", e);
+  double trained_ema = json_num(metrics, "top1");
+  snprintf(metrics, sizeof metrics, "%s/metrics-test.json", f);
+  double trained_raw = json_num(metrics, "top1");
+
+  const char *log = gwr_path("eval.log");
+  int rc = gwr_run(log, "eval", e, "--split", "test", NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  snprintf(metrics, sizeof metrics, "%s/metrics-test.json", e);
+  char *weights = json_text(metrics, "weights");
+  cr_assert_str_eq(weights, "ema");
+  free(weights);
+  cr_assert_eq(json_num(metrics, "top1"), trained_ema, "gw eval %g, the trainer %g",
+               json_num(metrics, "top1"), trained_ema);
+  cr_assert_eq(json_num(metrics, "samples"), 60);
+  GWR_ASSERT_FILE_HAS(log, "small_cnn on test (EMA weights, ");
+  GWR_ASSERT_FILE_HAS(log, "  top1 ");
+  GWR_ASSERT_FILE_HAS(log, "wrote ");
+
+  // a checkpoint given by path: its metrics go to its run directory
+  char ck[1200];
+  snprintf(ck, sizeof ck, "%s/ckpt/step_20.h5", e);
+  rc = gwr_run(log, "eval", ck, "--split", "test", "--weights", "raw", NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  weights = json_text(metrics, "weights");
+  cr_assert_str_eq(weights, "raw");
+  free(weights);
+  char *from = json_text(metrics, "checkpoint");
+  cr_assert_str_eq(from, ck);
+  free(from);
+  cr_assert_eq(json_num(metrics, "top1"), trained_raw, "raw weights %g, the run without EMA %g",
+               json_num(metrics, "top1"), trained_raw);
+  GWR_ASSERT_FILE_HAS(log, "(raw weights, ");
+
+  // another split, into its own file
+  rc = gwr_run(log, "eval", f, "--split", "val", NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  snprintf(metrics, sizeof metrics, "%s/metrics-val.json", f);
+  cr_assert_eq(json_num(metrics, "samples"), 24);
+
+  // errors: EMA weights that were never kept, a bad --weights, a missing checkpoint or split
+  cr_assert_eq(gwr_run(log, "eval", f, "--weights", "ema", NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "was trained without EMA (train.ema = 0): use --weights raw");
+  cr_assert_eq(gwr_run(log, "eval", f, "--weights", "best", NULL), 2);
+  GWR_ASSERT_FILE_HAS(log, "--weights is ema or raw, not 'best'");
+  cr_assert_eq(gwr_run(log, "eval", gwr_path("no-such-run"), NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "no-such-run");
+  cr_assert_eq(gwr_run(log, "eval", f, "--split", "nosplit", NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "nosplit");
+}
+
+// ---- gw info ----
+
+// gw info lists the model, the step, every parameter with its shape (and the EMA copies), the
+// optimizer state and the resolved config.
+Test(cli, info_lists_tensors_step_and_config) {
+  const char *cfg = gwr_config("info");
+  const char *run = gwr_path("info");
+  const char *o[] = {"train.steps=10", "train.eval_every=0", "train.ema=0.5"};
+  train(cfg, run, 3, o);
+  char ck[1200];
+  snprintf(ck, sizeof ck, "%s/ckpt/step_10.h5", run);
+  const char *log = gwr_path("info.log");
+  int rc = gwr_run(log, "info", ck, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "model small_cnn, step 10\n");
+  GWR_ASSERT_FILE_HAS(log, "\nparams:\n");
+  GWR_ASSERT_FILE_HAS(log, "\nema:\n");
+  static const char *const tensors[][2] = {{"conv.0.weight", "(8, 3, 3, 3)"},
+                                           {"conv.1.weight", "(16, 8, 3, 3)"},
+                                           {"bn.1.running_var", "(16,)"},
+                                           {"fc.weight", "(6, 16)"},
+                                           {"fc.bias", "(6,)"}};
+  char *out = gwr_read(log, NULL);
+  for (int k = 0; k < 5; k++) {
+    char *at = strstr(out, tensors[k][0]);
+    cr_assert(at, "%s is not listed:\n%s", tensors[k][0], out);
+    char line[300];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(at, "\n"), at);
+    cr_assert(strstr(line, tensors[k][1]), "%s: want shape %s", line, tensors[k][1]);
+  }
+  free(out);
+  GWR_ASSERT_FILE_HAS(log, "optimizer state: yes");
+  GWR_ASSERT_FILE_HAS(log, "config:\n");
+  GWR_ASSERT_FILE_HAS(log, "  name: small_cnn\n");
+  cr_assert_eq(gwr_run(log, "info", gwr_path("nothing.h5"), NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "gw info: ");
+}
+
+// ---- gw graph ----
+
+// gw graph writes one training step's autograd graph as DOT (on a batch of at most 4): a box per
+// op with its output shape, the parameters as ellipses with their names, edges, the loss marked.
+Test(cli, graph_writes_dot_with_op_nodes) {
+  const char *cfg = gwr_config("graph");
+  const char *dot = gwr_path("step.dot"), *log = gwr_path("graph.log");
+  int rc = gwr_run(log, "graph", cfg, "--out", dot, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char *g = gwr_read(dot, NULL);
+  cr_assert(g && !strncmp(g, "digraph step {\n", 15), "not a DOT digraph:\n%.200s", g);
+  cr_assert(strlen(g) > 2 && !strcmp(g + strlen(g) - 2, "}\n"), "the graph is not closed");
+  int boxes = 0, edges = 0;
+  for (const char *p = g; (p = strstr(p, "[shape=box")); p++) boxes++;
+  for (const char *p = g; (p = strstr(p, " -> ")); p++) edges++;
+  cr_assert_geq(boxes, 10, "%d op nodes", boxes);
+  cr_assert_geq(edges, boxes, "%d edges for %d ops", edges, boxes);
+  static const char *const ops[] = {"label=\"conv2d\\n(4, 16, 32, 32)\"", "label=\"batchnorm",
+                                    "label=\"relu", "label=\"maxpool2d", "label=\"cross_entropy"};
+  for (int k = 0; k < 5; k++) cr_assert(strstr(g, ops[k]), "no %s in\n%s", ops[k], g);
+  cr_assert(strstr(g, "[shape=ellipse, label=\"conv.1.weight\\n(16, 8, 3, 3)\""),
+            "no parameter node");
+  cr_assert(strstr(g, "[peripheries=2]"), "the loss is not marked");
+  free(g);
+  GWR_ASSERT_FILE_HAS(log, "ops written to");
+  // without --out the graph goes to stdout
+  rc = gwr_run(log, "graph", cfg, "model.channels=4", NULL);
+  cr_assert_eq(rc, 0, "exit %d", rc);
+  GWR_ASSERT_FILE_HAS(log, "digraph step {");
+  GWR_ASSERT_FILE_HAS(log, "label=\"conv2d\\n(4, 4, 64, 64)\"");
+}
+
+// ---- gw ablate ----
+
+// Reads a RESULT.csv row: setting, seeds, params, step ms, top1 mean, top1 std.
+typedef struct row {
+  char setting[256];
+  int seeds;
+  long params;
+  double step_ms, mean, std;
+} row;
+
+// gw ablate runs every setting of a 2 x 1 grid over 2 seeds, then writes RESULT.md and
+// RESULT.csv with the mean +- std over seeds of the final metrics and the parameter count;
+// a second call finds every run finished and skips it, leaving the runs as they were.
+Test(cli, ablate_grid_over_seeds) {
+  const char *cfg = gwr_config("ablate-base");
+  (void)cfg;
+  const char *grid = gwr_path("grid.yaml"), *out = gwr_path("ablate"),
+             *log = gwr_path("ablate.log");
+  gwr_write(grid,
+            "config: ablate-base.yaml\n"
+            "seeds: [1, 2]\n"
+            "common: [\"train.steps=6\", \"train.eval_every=0\", \"train.ckpt_every=6\"]\n"
+            "grid:\n"
+            "  - [\"model.channels=4,8\", \"model.channels=8,16\"]\n"
+            "  - [\"train.lr=3e-3\"]\n");
+  int rc = gwr_run(log, "ablate", grid, "--out", out, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  static const char *const settings[2] = {"channels-4:8_lr-3e-3", "channels-8:16_lr-3e-3"};
+  // trainable parameters: conv 3->c0 (no bias), BN(c0), conv c0->c1, BN(c1), fc c1->6
+  const long params[2] = {3 * 4 * 9 + 8 + 4 * 8 * 9 + 16 + 8 * 6 + 6,
+                          3 * 8 * 9 + 16 + 8 * 16 * 9 + 32 + 16 * 6 + 6};
+  double top1[2][2];
+  char path[1400];
+  for (int s = 0; s < 2; s++)
+    for (int k = 0; k < 2; k++) {
+      snprintf(path, sizeof path, "%s/%s/seed%d/metrics-test.json", out, settings[s], k + 1);
+      top1[s][k] = json_num(path, "top1");
+      snprintf(path, sizeof path, "%s/%s/seed%d/config.yaml", out, settings[s], k + 1);
+      GWR_ASSERT_FILE_HAS(path, k ? "seed: 2\n" : "seed: 1\n");
+    }
+
+  snprintf(path, sizeof path, "%s/RESULT.csv", out);
+  char *csv = gwr_read(path, NULL);
+  cr_assert(csv, "no RESULT.csv");
+  cr_assert(!strncmp(csv, "setting,seeds,params,step_ms,top1_mean,top1_std\n", 47), "header:\n%s",
+            csv);
+  char *line = strchr(csv, '\n') + 1;
+  for (int s = 0; s < 2; s++) {
+    row r;
+    cr_assert_eq(sscanf(line, "%255[^,],%d,%ld,%lf,%lf,%lf", r.setting, &r.seeds, &r.params,
+                        &r.step_ms, &r.mean, &r.std),
+                 6, "RESULT.csv row: %.200s", line);
+    double mean, std;
+    gw_mean_std(top1[s], 2, &mean, &std);
+    cr_assert_str_eq(r.setting, settings[s]);
+    cr_assert_eq(r.seeds, 2);
+    cr_assert_eq(r.params, params[s], "%s: %ld parameters, want %ld", settings[s], r.params,
+                 params[s]);
+    cr_assert(r.step_ms > 0);
+    cr_assert_float_eq(r.mean, mean, 1e-5, "%s: mean %g, want %g", settings[s], r.mean, mean);
+    cr_assert_float_eq(r.std, std, 1e-5, "%s: std %g, want %g", settings[s], r.std, std);
+    line = strchr(line, '\n') + 1;
+  }
+  cr_assert_eq(*line, '\0', "more rows than settings:\n%s", csv);
+  free(csv);
+  snprintf(path, sizeof path, "%s/RESULT.md", out);
+  GWR_ASSERT_FILE_HAS(path, "| setting | params | step ms | top1 |");
+  for (int s = 0; s < 2; s++) {
+    char cell[400];
+    double mean, std;
+    gw_mean_std(top1[s], 2, &mean, &std);
+    snprintf(cell, sizeof cell, "| %s | %ld | ", settings[s], params[s]);
+    GWR_ASSERT_FILE_HAS(path, cell);
+    snprintf(cell, sizeof cell, " %.4f +- %.4f |", mean, std);
+    GWR_ASSERT_FILE_HAS(path, cell);
+  }
+  GWR_ASSERT_FILE_HAS(path, "seeds 1 2");
+
+  // again: every run is skipped, and no run directory changes
+  char before[1400];
+  snprintf(before, sizeof before, "%s/%s/seed1/log.csv", out, settings[0]);
+  char *log_before = gwr_read(before, NULL);
+  struct stat st0;
+  cr_assert_eq(stat(before, &st0), 0);
+  rc = gwr_run(log, "ablate", grid, "--out", out, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char *said = gwr_read(log, NULL);
+  int skipped = 0;
+  for (const char *p = said; (p = strstr(p, "done before, skipped")); p++) skipped++;
+  cr_assert_eq(skipped, 4, "%d runs skipped:\n%s", skipped, said);
+  free(said);
+  struct stat st1;
+  cr_assert_eq(stat(before, &st1), 0);
+  cr_assert(st0.st_mtim.tv_sec == st1.st_mtim.tv_sec && st0.st_mtim.tv_nsec == st1.st_mtim.tv_nsec,
+            "a finished run was touched");
+  char *log_after = gwr_read(before, NULL);
+  cr_assert_str_eq(log_after, log_before);
+  free(log_before);
+  free(log_after);
+  snprintf(path, sizeof path, "%s/%s/seed1", out, settings[0]);
+  DIR *d = opendir(path);
+  for (struct dirent *e; d && (e = readdir(d));)
+    cr_assert(strncmp(e->d_name, "old-", 4), "the rerun moved a finished run aside");
+  if (d) closedir(d);
+  snprintf(path, sizeof path, "%s/RESULT.csv", out);
+  cr_assert(gwr_exists(path));
+}
+
+// ---- gw train --help-config ----
+
+// gw train CONFIG --help-config lists every key of the trainer's, the data's and the config's
+// model's schemas, each with its type, default and help; without a config, the first two.
+Test(cli, train_help_config_lists_every_key) {
+  const char *cfg = gwr_config("help");
+  const char *log = gwr_path("help.log");
+  int rc = gwr_run(log, "train", cfg, "--help-config", NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char *out = gwr_read(log, NULL);
+  const gw_model_ops *cnn = gw_model_find("small_cnn");
+  const gw_cfg_schema schemas[3] = {gw_trainer_schema, gw_data_schema, cnn->schema};
+  for (int s = 0; s < 3; s++) {
+    char title[100];
+    snprintf(title, sizeof title, "# %s\n", schemas[s].name);
+    const char *section = strstr(out, title);
+    cr_assert(section, "no section '%s' in\n%s", schemas[s].name, out);
+    for (int k = 0; k < schemas[s].n_keys; k++) {
+      const gw_cfg_key *key = &schemas[s].keys[k];
+      char start[200];
+      snprintf(start, sizeof start, "\n  %s ", key->key);
+      const char *line = strstr(section, start);
+      cr_assert(line, "%s is not listed", key->key);
+      char one[600], def[200];
+      snprintf(one, sizeof one, "%.*s", (int)strcspn(line + 1, "\n"), line + 1);
+      snprintf(def, sizeof def, "default %s", key->def ? key->def : "(required)");
+      cr_assert(strstr(one, key->help) && strstr(one, def), "%s: no default or help: %s", key->key,
+                one);
+    }
+  }
+  free(out);
+  rc = gwr_run(log, "train", "--help-config", NULL);
+  cr_assert_eq(rc, 0);
+  GWR_ASSERT_FILE_HAS(log, "# trainer\n");
+  GWR_ASSERT_FILE_HAS(log, "  train.lr ");
+  GWR_ASSERT_FILE_HAS(log, "# data\n");
+}
