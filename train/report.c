@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stb/stb_image_write.h>
 
+#include "eval/draw.h"
 #include "tensor/error.h"
 
 typedef struct series {
@@ -103,16 +104,11 @@ static void base64(FILE *f, const unsigned char *data, size_t n) {
 
 enum { VIS_FRAME = 4 };  // frame width in pixels
 
-// A rectangle outline, two pixels thick, clipped to the w x w picture.
-static void draw_box(uint8_t *img, int w, const float *box, int scale, const uint8_t c[3]) {
-  int x1 = VIS_FRAME + (int)lrintf(box[0] * scale), y1 = VIS_FRAME + (int)lrintf(box[1] * scale);
-  int x2 = VIS_FRAME + (int)lrintf(box[2] * scale) - 1;
-  int y2 = VIS_FRAME + (int)lrintf(box[3] * scale) - 1;
-  for (int y = y1; y <= y2; y++)
-    for (int x = x1; x <= x2; x++) {
-      bool edge = y - y1 < 2 || y2 - y < 2 || x - x1 < 2 || x2 - x < 2;
-      if (edge && x >= 0 && y >= 0 && x < w && y < w) memcpy(img + 3 * ((size_t)y * w + x), c, 3);
-    }
+// A box of the source image drawn on the framed, scaled picture (eval/draw.c).
+static void draw_scaled_box(uint8_t *img, int w, const float *box, int scale, const uint8_t c[3]) {
+  float b[4];
+  for (int k = 0; k < 4; k++) b[k] = box[k] * (float)scale + VIS_FRAME;
+  gw_draw_box(img, w, w, b, c, 2);
 }
 
 int gw_report_sample(const char *run_dir, const char *name, const uint8_t *rgb, int size,
@@ -126,8 +122,8 @@ int gw_report_sample(const char *run_dir, const char *name, const uint8_t *rgb, 
     for (int x = 0; x < size * scale; x++)
       memcpy(img + 3 * ((size_t)(y + VIS_FRAME) * w + x + VIS_FRAME),
              rgb + 3 * ((size_t)(y / scale) * size + x / scale), 3);
-  if (gt_box) draw_box(img, w, gt_box, scale, green);
-  if (pred_box) draw_box(img, w, pred_box, scale, red);
+  if (gt_box) draw_scaled_box(img, w, gt_box, scale, green);
+  if (pred_box) draw_scaled_box(img, w, pred_box, scale, red);
   char path[1400];
   snprintf(path, sizeof path, "%s/vis", run_dir);
   if (mkdir(path, 0755) != 0 && errno != EEXIST) {
