@@ -92,13 +92,13 @@ endef
 $(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
 
 test: $(LIBGW) $(GW) $(TEST_BINS)
-	@GW_BIN=$(GW) scripts/run_tests.sh $(TEST_BINS)
+	@GW_BIN=$(abspath $(GW)) scripts/run_tests.sh $(TEST_BINS)
 
 list-suites:
 	@for t in $(TEST_BINS); do basename $$t; done
 
 suite: $(LIBGW) $(GW) $(TEST_BINS)
-	@GW_BIN=$(GW) scripts/run_tests.sh $(BUILD)/tests/$(S)
+	@GW_BIN=$(abspath $(GW)) scripts/run_tests.sh $(BUILD)/tests/$(S)
 
 demo: $(LIBGW) $(GW)
 	@scripts/demo.sh
