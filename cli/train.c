@@ -56,9 +56,11 @@ int cmd_train(int argc, char **argv) {
   if (help_config) {
     gw_init();
     gw_config cfg;
+    gw_config_init(&cfg);
     const gw_model_ops *ops = NULL;
     if (o.config && gw_train_load_config(&cfg, o.config, o.n_overrides, o.overrides, &ops) < 0 && !ops) {
       fprintf(stderr, "gw train: %s\n", gw_last_error());
+      gw_config_free(&cfg);
       free(overrides);
       return 1;
     }
@@ -66,6 +68,7 @@ int cmd_train(int argc, char **argv) {
     int n = 2;
     if (ops) schemas[n++] = ops->schema;
     gw_config_print_help(stdout, schemas, n);
+    if (o.config) gw_config_free(&cfg);
     free(overrides);
     return 0;
   }
