@@ -1,7 +1,6 @@
 // Matrix products through OpenBLAS's cblas_sgemm. Transposed operands are passed as flags
 // with their leading dimensions, never copied.
 #include <cblas.h>
-#include <omp.h>
 
 #include "tensor/kernels.h"
 
@@ -25,12 +24,6 @@ void gw_k_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
   // would too. A large product is cut here instead, into pieces of C's rows (or columns,
   // when N > M) whose number depends on the sizes only; each piece is one sgemm call inside
   // a parallel loop, where OpenBLAS runs single-threaded. Same pieces, same bits.
-  if (omp_in_parallel()) {  // already one of several threads: OpenBLAS runs single-threaded
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta,
-                C, (blasint)ldc);
-    return;
-  }
   bool rows = M >= N;
   int64_t dim = rows ? M : N, pieces = 1;
   if (M * N * K >= GW_PARALLEL_MIN && dim >= 2) {
