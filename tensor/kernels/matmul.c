@@ -7,7 +7,7 @@
 // A large product is split into at most GEMM_MAX_PIECES pieces of at least GEMM_PIECE_MIN
 // rows: few, large pieces, because each piece packs the whole other operand again.
 #ifndef GEMM_PIECE_MIN
-#define GEMM_PIECE_MIN 256
+#define GEMM_PIECE_MIN 512
 #endif
 enum { GEMM_MAX_PIECES = 8 };
 
