@@ -90,6 +90,7 @@ int cmd_bench(int argc, char **argv) {
     }
   }
   gw_init();
+  if (!in_process) fprintf(stderr, "# OpenBLAS kernels: %s\n", gw_blas_core());
   int counts[2] = {1, 2};
   int n_counts = threads ? 1 : 2;
   if (threads) counts[0] = threads;

@@ -19,6 +19,9 @@
 // Sets the thread count for our loops and for OpenBLAS (one OpenMP pool serves both).
 void gw_set_threads(int n);
 int gw_get_threads(void);
+// The name of the kernels OpenBLAS runs ("Haswell", "SkylakeX", ...): OPENBLAS_CORETYPE
+// chooses them, where the machine sets it.
+const char *gw_blas_core(void);
 // Below this many elements (or multiply-adds) a loop runs on one thread: a parallel
 // region costs a few microseconds.
 enum { GW_PARALLEL_MIN = 1 << 15 };

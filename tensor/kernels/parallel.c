@@ -3,9 +3,10 @@
 
 #include "tensor/kernels.h"
 
-// OpenBLAS's own setter (declared in its cblas.h, repeated here to keep that header local
+// OpenBLAS's own setter and name (declared in its cblas.h, repeated here to keep that header local
 // to matmul.c).
 void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
 
 void gw_set_threads(int n) {
   GW_CHECK(n >= 1, "threads: %d asked; use 1 or more", n);
@@ -14,3 +15,5 @@ void gw_set_threads(int n) {
 }
 
 int gw_get_threads(void) { return omp_get_max_threads(); }
+
+const char *gw_blas_core(void) { return openblas_get_corename(); }
