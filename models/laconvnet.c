@@ -378,7 +378,10 @@ static gw_tensor *rec_loss(laconvnet *m, const gw_inputs *in, gw_loss_terms *ter
         pos_row[n_pos++] = (int32_t)b;
       }
   }
-  gw_tensor *bce = gw_bce_with_logits(obj, target, NULL, GW_MEAN);
+  // Objectness as YOLOX and the official code normalise it: summed over every cell, divided by
+  // the number of positives (a mean over all cells would make it ~7x weaker than the boxes'
+  // terms, and it is the term that has to learn which object the words mean).
+  gw_tensor *bce = gw_mul_scalar(gw_bce_with_logits(obj, target, NULL, GW_SUM), 1.0f / (float)n_pos);
   gw_tensor *idx = gw_from_ints(pos_idx, n_pos, GW_SHAPE(n_pos)), *rows = gw_from_ints(pos_row, n_pos, GW_SHAPE(n_pos));
   gw_tensor *pred = gw_index_select(gw_reshape(boxes, GW_SHAPE(B * N, 4)), 0, idx);     // (P, 4) xyxy
   gw_tensor *truth = gw_index_select(in->boxes, 0, rows);                               // (P, 4)
