@@ -118,7 +118,8 @@ typedef struct checker {
   int kind_count[32];  // occurrences per problem kind in this split (the first 5 are printed)
 } checker;
 
-enum { P_INDEX, P_BOX, P_REFBOX, P_TOKEN, P_EMPTY, P_PAD, P_ANSWER, P_COUNT, P_KINDS };
+enum { P_INDEX, P_BOX, P_REFBOX, P_TOKEN, P_EMPTY, P_PAD, P_ANSWER, P_COUNT, P_CONTEXT, P_TYPE,
+       P_SOURCE, P_KINDS };
 
 __attribute__((format(printf, 3, 4))) static void problem(checker *c, int kind, const char *fmt,
                                                           ...) {
@@ -317,6 +318,21 @@ static int check_split(checker *c, const char *name, int vocab_size, int n_answe
       problem(c, P_INDEX, "%s: refs/swap_of row %lld = %d, outside [-1, %lld)", file, (long long)r,
               rswap[r], (long long)sc->refs);
   }
+  // the box of what each expression names (optional): it holds the target and lies in the image
+  float *rctx = read_all(f, "refs/context_box", GW_H5_F32, &n, &cols);
+  if (rctx && (n != sc->refs || cols != 4))
+    problem(c, P_INDEX, "%s: refs/context_box has %lld rows of %lld, expected (%lld, 4)", file,
+            (long long)n, (long long)cols, (long long)sc->refs);
+  for (int64_t r = 0; rctx && rbox && n == sc->refs && cols == 4 && r < sc->refs; r++) {
+    const float *x = rctx + 4 * r, *b = rbox + 4 * r;
+    if (x[0] > b[0] || x[1] > b[1] || x[2] < b[2] || x[3] < b[3] || x[0] < 0 || x[1] < 0 ||
+        x[2] > S || x[3] > S)
+      problem(c, P_CONTEXT,
+              "%s: refs/context_box row %lld = [%g, %g, %g, %g] does not hold its target [%g, %g, "
+              "%g, %g] or leaves the %d x %d image",
+              file, (long long)r, x[0], x[1], x[2], x[3], b[0], b[1], b[2], b[3], S, S);
+  }
+  free(rctx);
   // sentences, captions, questions
   int32_t *sref = read_all(f, "sents/ref", GW_H5_I32, &sc->sents, &cols);
   if (sc->sents < 0) sc->sents = 0;
@@ -348,6 +364,45 @@ static int check_split(checker *c, const char *name, int vocab_size, int n_answe
       }
   }
   check_tokens(c, file, f, "questions", sc->questions, vocab_size);
+  // VQA v2 answer types (optional): 0 yes/no, 1 number, 2 other, -1 unknown
+  int32_t *qtype = read_all(f, "questions/answer_type", GW_H5_I32, &n, &cols);
+  if (qtype && n != sc->questions)
+    problem(c, P_INDEX, "%s: questions/answer_type has %lld rows, expected %lld", file,
+            (long long)n, (long long)sc->questions);
+  for (int64_t k = 0; qtype && k < n && k < sc->questions; k++)
+    if (qtype[k] < -1 || qtype[k] > 2)
+      problem(c, P_TYPE,
+              "%s: questions/answer_type row %lld = %d, not 0 (yes/no), 1 (number), 2 (other) or "
+              "-1 (unknown)",
+              file, (long long)k, qtype[k]);
+  free(qtype);
+  // converted sets: every object's box maps back inside its source image (datasets/image_io.h)
+  int64_t n_lb, n_size, c_size;
+  float *lb = read_all(f, "source/letterbox", GW_H5_F32, &n_lb, &cols);
+  int32_t *ssize = lb ? read_all(f, "source/size", GW_H5_I32, &n_size, &c_size) : NULL;
+  if (lb && (!ssize || n_lb != sc->images || n_size != sc->images || cols != 4 || c_size != 2)) {
+    problem(c, P_SOURCE, "%s: source/letterbox and source/size need one row per image (%lld)",
+            file, (long long)sc->images);
+  } else if (lb) {
+    for (int64_t i = 0; i < sc->images; i++)
+      if (!(lb[4 * i] > 0) || !(lb[4 * i + 1] > 0) || ssize[2 * i] < 1 || ssize[2 * i + 1] < 1)
+        problem(c, P_SOURCE, "%s: source row %lld: scale (%g, %g), size %d x %d", file,
+                (long long)i, lb[4 * i], lb[4 * i + 1], ssize[2 * i], ssize[2 * i + 1]);
+    for (int64_t j = 0; oimg && obox && j < sc->objects; j++) {
+      int32_t i = oimg[j];
+      if (i < 0 || i >= sc->images) continue;
+      const float *b = obox + 4 * j, *m = lb + 4 * i;
+      double x1 = (b[0] - m[2]) / m[0], y1 = (b[1] - m[3]) / m[1], x2 = (b[2] - m[2]) / m[0],
+             y2 = (b[3] - m[3]) / m[1];
+      if (x1 < -0.5 || y1 < -0.5 || x2 > ssize[2 * i] + 0.5 || y2 > ssize[2 * i + 1] + 0.5)
+        problem(c, P_SOURCE,
+                "%s: objects/box row %lld maps back to [%.1f, %.1f, %.1f, %.1f], outside its %d x "
+                "%d source image",
+                file, (long long)j, x1, y1, x2, y2, ssize[2 * i], ssize[2 * i + 1]);
+    }
+  }
+  free(lb);
+  free(ssize);
   // counts against meta.json
   if (meta_counts) {
     const char *keys[6] = {"images", "objects", "refs", "sentences", "captions", "questions"};

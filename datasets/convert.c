@@ -197,7 +197,7 @@ static void decode_range(char **paths, const bool *is_h5, img_state *st, int64_t
 // The kept records of a split as the layout's columns.
 typedef struct columns {
   int32_t *obj_image, *obj_attrs, *ref_image, *ref_object, *ref_level, *ref_swap, *sent_ref;
-  int32_t *cap_image, *cap_family, *q_image, *q_family, *q_answer, *q_answers;
+  int32_t *cap_image, *cap_family, *q_image, *q_family, *q_answer, *q_answers, *q_answer_type;
   float *obj_box, *ref_box;
   char **sent_text, **cap_text, **q_text;
   int64_t *img_id, *obj_id, *ref_id, *sent_id, *cap_id, *q_id;
@@ -212,7 +212,7 @@ static void columns_free(columns *k) {
                  k->q_family,  k->q_answer,  k->q_answers, k->obj_box,    k->ref_box,
                  k->sent_text, k->cap_text,  k->q_text,    k->img_id,     k->obj_id,
                  k->ref_id,    k->sent_id,   k->cap_id,    k->q_id,       k->img_size,
-                 k->img_lb};
+                 k->img_lb,    k->q_answer_type};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
 }
 
@@ -329,6 +329,7 @@ static int build_columns(conv *c, const gw_rec_split *s, const img_state *st, in
   k->q_family = alloc_n(s->n_questions, sizeof(int32_t));
   k->q_answer = alloc_n(s->n_questions, sizeof(int32_t));
   k->q_answers = alloc_n(s->n_questions * 10, sizeof(int32_t));
+  k->q_answer_type = alloc_n(s->n_questions, sizeof(int32_t));
   k->q_text = alloc_n(s->n_questions, sizeof(char *));
   k->q_id = alloc_n(s->n_questions, sizeof(int64_t));
   for (int64_t q = 0; q < s->n_questions; q++) {
@@ -338,6 +339,7 @@ static int build_columns(conv *c, const gw_rec_split *s, const img_state *st, in
     k->q_image[r] = (int32_t)img_new[qq->image];
     k->q_family[r] = qq->family ? gw_vocab_find(&c->q_fam, qq->family) : -1;
     k->q_answer[r] = qq->answer ? gw_vocab_find(&c->answers, qq->answer) : -1;
+    k->q_answer_type[r] = gw_answer_type_of(qq->answer_type);  // -1 without annotations
     for (int h = 0; h < 10; h++)
       k->q_answers[10 * r + h] = qq->answers[h] ? gw_vocab_find(&c->answers, qq->answers[h]) : -1;
     k->q_text[r] = qq->text;
@@ -372,6 +374,7 @@ static gw_split_arrays arrays_of(const columns *k) {
                            .q_family = k->q_family,
                            .q_answer = k->q_answer,
                            .q_answers = k->q_answers,
+                           .q_answer_type = k->q_answer_type,
                            .q_text = k->q_text};
 }
 
@@ -716,6 +719,10 @@ static json_t *meta_json(const conv *c) {
       json_array_append_new(a, json_string(fams[q]->words[k]));
     json_object_set_new(m, fam_keys[q], a);
   }
+  json_t *types = json_array();  // the ids of questions/answer_type (-1: unknown)
+  for (int k = 0; k < GW_N_ANSWER_TYPES; k++)
+    json_array_append_new(types, json_string(gw_answer_type_names[k]));
+  json_object_set_new(m, "answer_types", types);
   json_object_set_new(m, "skipped", json_integer(c->r.skipped));
   if (c->r.skipped) json_object_set_new(m, "first_skipped", json_string(c->r.first_skipped));
   return m;

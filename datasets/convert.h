@@ -7,10 +7,13 @@
 //   <out>/answers.txt   VQA: answers of the training split by frequency (or the --answers file);
 //                       an answer outside it is stored as -1
 //   <out>/<split>.h5    images uint8 (N, S, S, 3), letterboxed; objects/, refs/, sents/,
-//                       captions/, questions/ exactly as the generator writes them; and
+//                       captions/, questions/ exactly as the generator writes them
+//                       (refs/context_box = the target's box: a source has no programs;
+//                       questions/answer_type from the annotations' answer_type); and
 //                       source/image_id int64 (N), source/size int32 (N, 2) (w, h),
 //                       source/letterbox float32 (N, 4) (scale_x, scale_y, dx, dy: x' = x *
-//                       scale_x + dx) to map boxes back to the source image for evaluation,
+//                       scale_x + dx) to map boxes back to the source image for evaluation
+//                       (gw_dataset_box_to_source in datasets/loader.h),
 //                       source/{object,ref,sent,caption,question}_id int64: the source's ids
 //   CoOp:  <out>/images.h5 (images, labels, split: 0 train, 1 val, 2 test, source/...) and
 //          <out>/split_<dataset>.json with impaths "images.h5:<row>" (the generator's few-shot

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "datasets/sw_generate.h"
 #include "tensor/error.h"
@@ -35,13 +36,32 @@ static int write_floats(gw_h5 *f, const char *name, const float *v, int64_t rows
                            4096);
 }
 
+const char *const gw_answer_type_names[GW_N_ANSWER_TYPES] = {"yes/no", "number", "other"};
+
+int gw_answer_type_of(const char *name) {
+  for (int k = 0; name && k < GW_N_ANSWER_TYPES; k++)
+    if (!strcmp(name, gw_answer_type_names[k])) return k;
+  return -1;
+}
+
 int gw_split_arrays_write(gw_h5 *f, const gw_split_arrays *a, const gw_vocab *v, int max_len) {
+  // defaults for sources that do not have them
+  const float *context = a->ref_context ? a->ref_context : a->ref_box;
+  int32_t *types = NULL;
+  if (!a->q_answer_type) {
+    types = malloc((size_t)a->n_q * sizeof *types + 1);
+    GW_CHECK(types, "data: out of memory for %lld answer types", (long long)a->n_q);
+    for (int64_t k = 0; k < a->n_q; k++) types[k] = -1;
+  }
+  const int32_t *answer_type = a->q_answer_type ? a->q_answer_type : types;
+  int rc = 0;
   if (write_ints(f, "objects/image", a->obj_image, a->n_obj, 1) ||
       write_floats(f, "objects/box", a->obj_box, a->n_obj, 4) ||
       write_ints(f, "objects/attrs", a->obj_attrs, a->n_obj, 4) ||
       write_ints(f, "refs/image", a->ref_image, a->n_ref, 1) ||
       write_ints(f, "refs/object", a->ref_object, a->n_ref, 1) ||
       write_floats(f, "refs/box", a->ref_box, a->n_ref, 4) ||
+      write_floats(f, "refs/context_box", context, a->n_ref, 4) ||
       write_ints(f, "refs/level", a->ref_level, a->n_ref, 1) ||
       write_ints(f, "refs/swap_of", a->ref_swap, a->n_ref, 1) ||
       write_ints(f, "sents/ref", a->sent_ref, a->n_sent, 1) ||
@@ -53,9 +73,11 @@ int gw_split_arrays_write(gw_h5 *f, const gw_split_arrays *a, const gw_vocab *v,
       write_ints(f, "questions/family", a->q_family, a->n_q, 1) ||
       write_ints(f, "questions/answer", a->q_answer, a->n_q, 1) ||
       write_ints(f, "questions/answers", a->q_answers, a->n_q, 10) ||
+      write_ints(f, "questions/answer_type", answer_type, a->n_q, 1) ||
       write_tokens(f, "questions", v, a->q_text, a->n_q, SW_QUESTION_LEN))
-    return -1;
-  return 0;
+    rc = -1;
+  free(types);
+  return rc;
 }
 
 void gw_split_arrays_add_words(gw_vocab *v, const gw_split_arrays *a) {

@@ -10,6 +10,12 @@
 #include "tensor/h5io.h"
 
 // One split's annotations as columns. Counts are rows; a pointer may be NULL when its count is 0.
+// VQA v2 answer types (annotations' "answer_type"), stored in questions/answer_type.
+enum { GW_ANSWER_YES_NO, GW_ANSWER_NUMBER, GW_ANSWER_OTHER, GW_N_ANSWER_TYPES };
+extern const char *const gw_answer_type_names[GW_N_ANSWER_TYPES];  // "yes/no", "number", "other"
+// The type named by a VQA v2 answer_type string, or -1.
+int gw_answer_type_of(const char *name);
+
 typedef struct gw_split_arrays {
   int64_t n_obj;
   const int32_t *obj_image, *obj_attrs;  // attrs: 4 per object
@@ -17,6 +23,10 @@ typedef struct gw_split_arrays {
   int64_t n_ref;
   const int32_t *ref_image, *ref_object, *ref_level, *ref_swap;
   const float *ref_box;  // 4 per ref
+  // 4 per ref: the box around every object the expression names (target, anchors, the objects
+  // an ordinal or location counts), which augmentation must keep whole; NULL: the target's box
+  // (a source without programs)
+  const float *ref_context;
   int64_t n_sent;
   const int32_t *sent_ref;
   char *const *sent_text;
@@ -25,6 +35,9 @@ typedef struct gw_split_arrays {
   char *const *cap_text;
   int64_t n_q;
   const int32_t *q_image, *q_family, *q_answer, *q_answers;  // answers: 10 per question
+  // VQA v2 answer type per question: GW_ANSWER_YES_NO, _NUMBER, _OTHER, or -1 (unknown); NULL:
+  // all unknown
+  const int32_t *q_answer_type;
   char *const *q_text;
 } gw_split_arrays;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "datasets/image_io.h"
 #include "datasets/sw_generate.h"
 #include "tensor/error.h"
 #include "tensor/h5io.h"
@@ -73,15 +74,120 @@ static int read_answers(gw_dataset *d, const char *dir) {
     return -1;
   }
   d->n_answers = 0;
-  d->answer_flip[0] = d->answer_flip[1] = -1;
+  d->answer_flip[0] = d->answer_flip[1] = d->answer_vflip[0] = d->answer_vflip[1] = -1;
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = '\0';
     if (!strcmp(line, "left")) d->answer_flip[0] = d->n_answers;
     if (!strcmp(line, "right")) d->answer_flip[1] = d->n_answers;
+    if (!strcmp(line, "top")) d->answer_vflip[0] = d->n_answers;
+    if (!strcmp(line, "bottom")) d->answer_vflip[1] = d->n_answers;
     d->n_answers++;
   }
   fclose(f);
   return 0;
+}
+
+// Optional arrays: absent is not an error (older or other files), a wrong shape is.
+static bool has_array(gw_h5 *f, const char *name) { return gw_h5_exists(f, name); }
+
+// Per image: the box around all of its objects (objects/image, objects/box), or the whole image
+// when it has none listed. NULL on error.
+static float *image_context(gw_h5 *f, const gw_dataset *d) {
+  float *ctx = malloc((size_t)(d->n_images * 4 + 1) * sizeof *ctx);
+  bool *seen = calloc((size_t)d->n_images + 1, sizeof *seen);
+  GW_CHECK(ctx && seen, "data: out of memory");
+  int64_t n_obj = 0;
+  int32_t *obj_image = NULL;
+  float *obj_box = NULL;
+  bool ok = true;
+  if (has_array(f, "objects/image") && has_array(f, "objects/box")) {
+    obj_image = read_ints(f, "objects/image", &n_obj, 0);
+    obj_box = obj_image ? read_floats(f, "objects/box", n_obj, 4) : NULL;
+    ok = obj_image && obj_box;
+  }
+  for (int64_t j = 0; ok && j < n_obj; j++) {
+    int32_t im = obj_image[j];
+    if (im < 0 || im >= d->n_images) {
+      gw_set_error("%s: 'objects/image' row %lld points at image %d, outside [0, %lld)", d->path,
+                   (long long)j, im, (long long)d->n_images);
+      ok = false;
+      break;
+    }
+    const float *b = obj_box + 4 * j;
+    float *c = ctx + 4 * im;
+    if (!seen[im]) {
+      memcpy(c, b, 4 * sizeof *c);
+      seen[im] = true;
+    } else {
+      c[0] = fminf(c[0], b[0]), c[1] = fminf(c[1], b[1]);
+      c[2] = fmaxf(c[2], b[2]), c[3] = fmaxf(c[3], b[3]);
+    }
+  }
+  for (int64_t i = 0; ok && i < d->n_images; i++)
+    if (!seen[i]) {  // nothing known about what the image shows: all of it stays
+      float *c = ctx + 4 * i;
+      c[0] = c[1] = 0.0f;
+      c[2] = c[3] = (float)d->size;
+    }
+  free(obj_image);
+  free(obj_box);
+  free(seen);
+  if (!ok) {
+    free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+// The source images of a converted data set (source/size and source/letterbox), if present.
+static int read_source(gw_h5 *f, gw_dataset *d) {
+  if (!has_array(f, "source/letterbox") || !has_array(f, "source/size")) return 0;
+  d->source_lb = read_floats(f, "source/letterbox", d->n_images, 4);
+  int64_t rows = 0;
+  int32_t *size = read_ints(f, "source/size", &rows, 2);
+  if (!d->source_lb || !size) {
+    free(size);
+    return -1;
+  }
+  d->source_size = size;
+  if (!same_rows(f, "source/size", rows, d->n_images)) return -1;
+  if (has_array(f, "source/image_id")) {
+    d->source_id = malloc((size_t)(d->n_images + 1) * sizeof *d->source_id);
+    GW_CHECK(d->source_id, "data: out of memory");
+    if (gw_h5_read_array(f, "source/image_id", GW_H5_I64, 1, &d->n_images, d->source_id) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+void gw_dataset_box_to_source(const gw_dataset *d, int64_t image, const float in[4], bool clip,
+                              float out[4]) {
+  double w = d->size, h = d->size;
+  if (d->source_lb) {
+    const float *lb = d->source_lb + 4 * image;
+    double sx = lb[0], sy = lb[1], dx = lb[2], dy = lb[3];
+    // the stored scales are float32: when they are gw data convert's letterbox of the source
+    // size, take its exact double values instead
+    int sw = d->source_size[2 * image], sh = d->source_size[2 * image + 1];
+    gw_letterbox exact = gw_letterbox_of(sw > 0 ? sw : 1, sh > 0 ? sh : 1, d->size);
+    if (sw > 0 && sh > 0 && (float)exact.scale_x == lb[0] && (float)exact.scale_y == lb[1] &&
+        exact.dx == dx && exact.dy == dy)
+      sx = exact.scale_x, sy = exact.scale_y;
+    out[0] = (float)(((double)in[0] - dx) / sx);
+    out[1] = (float)(((double)in[1] - dy) / sy);
+    out[2] = (float)(((double)in[2] - dx) / sx);
+    out[3] = (float)(((double)in[3] - dy) / sy);
+    w = d->source_size[2 * image];
+    h = d->source_size[2 * image + 1];
+  } else {
+    memcpy(out, in, 4 * sizeof *out);
+  }
+  if (clip) {
+    out[0] = (float)fmin(fmax(out[0], 0.0), w);
+    out[2] = (float)fmin(fmax(out[2], 0.0), w);
+    out[1] = (float)fmin(fmax(out[1], 0.0), h);
+    out[3] = (float)fmin(fmax(out[3], 0.0), h);
+  }
 }
 
 int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_task task) {
@@ -128,7 +234,15 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
         d->labels[d->n_samples] = labels[i];
         d->image_of[d->n_samples++] = (int32_t)i;
       }
-      rc = 0;
+      rc = read_source(f, d);
+      // a class can rest on any pixel (a count, an object near the edge): nothing may be cut off
+      d->keep = malloc((size_t)(d->n_samples * 4 + 1) * sizeof *d->keep);
+      GW_CHECK(d->keep, "data: out of memory");
+      for (int64_t k = 0; k < d->n_samples; k++) {
+        float *c = d->keep + 4 * k;
+        c[0] = c[1] = 0.0f;
+        c[2] = c[3] = (float)d->size;
+      }
     }
     free(labels);
     free(which);
@@ -158,11 +272,19 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
     int32_t *ref_image = read_ints(f, "refs/image", &n_refs, 0);
     int32_t *ref_level = read_ints(f, "refs/level", &n_levels, 0);
     float *ref_box = ref_image ? read_floats(f, "refs/box", n_refs, 4) : NULL;
-    if (sent_ref && ref_image && ref_level && ref_box &&
+    // what the words name: refs/context_box, or (files without it) every object of the image
+    float *ref_ctx = NULL, *img_ctx = NULL;
+    bool ctx_ok = true;
+    if (ref_box && has_array(f, "refs/context_box"))
+      ctx_ok = (ref_ctx = read_floats(f, "refs/context_box", n_refs, 4)) != NULL;
+    else if (ref_box)
+      ctx_ok = (img_ctx = image_context(f, d)) != NULL;
+    if (sent_ref && ref_image && ref_level && ref_box && ctx_ok &&
         same_rows(f, "sents/ref", n_sent, d->n_samples) && same_rows(f, "refs/level", n_levels, n_refs)) {
       d->image_of = malloc((size_t)(d->n_samples + 1) * sizeof *d->image_of);
       d->levels = malloc((size_t)(d->n_samples + 1) * sizeof *d->levels);
       d->boxes = malloc((size_t)(d->n_samples * 4 + 1) * sizeof *d->boxes);
+      d->keep = malloc((size_t)(d->n_samples * 4 + 1) * sizeof *d->keep);
       rc = 0;
       for (int64_t s = 0; s < d->n_samples && rc == 0; s++) {
         int32_t ref = sent_ref[s];
@@ -175,8 +297,22 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
         d->image_of[s] = ref_image[ref];
         d->levels[s] = ref_level[ref];
         memcpy(d->boxes + 4 * s, ref_box + 4 * ref, 4 * sizeof(float));
+        float *k = d->keep + 4 * s;
+        const float *b = d->boxes + 4 * s;
+        if (ref_ctx) {
+          memcpy(k, ref_ctx + 4 * ref, 4 * sizeof(float));
+        } else if (ref_image[ref] >= 0 && ref_image[ref] < d->n_images) {
+          memcpy(k, img_ctx + 4 * ref_image[ref], 4 * sizeof(float));
+        } else {
+          memcpy(k, b, 4 * sizeof(float));  // its image is out of range: an error just below
+        }
+        // the target itself always stays whole
+        k[0] = fminf(k[0], b[0]), k[1] = fminf(k[1], b[1]);
+        k[2] = fmaxf(k[2], b[2]), k[3] = fmaxf(k[3], b[3]);
       }
     }
+    free(ref_ctx);
+    free(img_ctx);
     free(sent_ref);
     free(ref_image);
     free(ref_level);
@@ -191,6 +327,15 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
         same_rows(f, "questions/family", nq[1], d->n_samples) &&
         same_rows(f, "questions/answers", nq[2], d->n_samples) && read_answers(d, dir) == 0)
       rc = 0;
+    if (rc == 0 && has_array(f, "questions/answer_type")) {  // older files: unknown
+      int64_t nt = 0;
+      d->answer_type = read_ints(f, "questions/answer_type", &nt, 0);
+      if (!d->answer_type || !same_rows(f, "questions/answer_type", nt, d->n_samples)) rc = -1;
+    } else if (rc == 0) {
+      d->answer_type = malloc((size_t)(d->n_samples + 1) * sizeof *d->answer_type);
+      GW_CHECK(d->answer_type, "data: out of memory");
+      for (int64_t k = 0; k < d->n_samples; k++) d->answer_type[k] = -1;
+    }
   } else {
     int64_t nc[2] = {0};
     d->image_of = read_ints(f, "captions/image", &nc[0], 0);
@@ -205,6 +350,16 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
                    d->image_of[s], (long long)d->n_images);
       rc = -1;
     }
+  if (rc == 0 && (task == GW_TASK_VQA || task == GW_TASK_CAPTION)) {
+    // a count or an inventory rests on every object of the image
+    float *img_ctx = image_context(f, d);
+    d->keep = img_ctx ? malloc((size_t)(d->n_samples * 4 + 1) * sizeof *d->keep) : NULL;
+    if (!img_ctx) rc = -1;
+    for (int64_t s = 0; rc == 0 && s < d->n_samples; s++)
+      memcpy(d->keep + 4 * s, img_ctx + 4 * d->image_of[s], 4 * sizeof(float));
+    free(img_ctx);
+  }
+  if (rc == 0 && task != GW_TASK_CLASSIFY) rc = read_source(f, d);
 done:
   gw_h5_close(f);
   if (rc < 0) {
@@ -218,6 +373,7 @@ done:
 
 int gw_dataset_fewshot(gw_dataset *d, int shots, uint64_t seed) {
   if (d->task != GW_TASK_CLASSIFY || shots <= 0) return 0;
+  // (d->keep needs no reordering: every row of a classification set is the whole image)
   // CoOp's protocol: a seeded random choice of `shots` images of each class
   gw_rng r = gw_rng_stream(seed, "few-shot");
   int32_t *perm = malloc((size_t)d->n_samples * sizeof *perm);
@@ -267,6 +423,11 @@ void gw_dataset_close(gw_dataset *d) {
   free(d->family);
   free(d->answers10);
   free(d->labels);
+  free(d->answer_type);
+  free(d->keep);
+  free(d->source_id);
+  free(d->source_size);
+  free(d->source_lb);
   if (d->vocab.words) gw_vocab_free(&d->vocab);
   memset(d, 0, sizeof *d);
 }
@@ -284,6 +445,7 @@ static void batch_alloc(gw_batch *b, const gw_dataset *d, int n) {
   size_t S = (size_t)d->size;
   b->images = malloc((size_t)n * 3 * S * S * sizeof(float));
   b->index = malloc((size_t)n * sizeof(int64_t));
+  b->warp = malloc((size_t)n * 4 * sizeof(float));
   if (d->max_len) {
     b->tokens = malloc((size_t)n * d->max_len * sizeof(int32_t));
     b->lengths = malloc((size_t)n * sizeof(int32_t));
@@ -299,6 +461,7 @@ static void batch_alloc(gw_batch *b, const gw_dataset *d, int n) {
 static void batch_free(gw_batch *b) {
   free(b->images);
   free(b->index);
+  free(b->warp);
   free(b->tokens);
   free(b->lengths);
   free(b->boxes);
@@ -366,6 +529,17 @@ static bool has_token(const int32_t *tokens, int len, int32_t token) {
   return false;
 }
 
+// Does any of the question's human answers name a side of the image?
+static bool names_a_side(const gw_dataset *d, int64_t sample) {
+  for (int h = 0; h < 10; h++) {
+    int32_t a = d->answers10[sample * 10 + h];
+    if (a >= 0 && (a == d->answer_flip[0] || a == d->answer_flip[1] || a == d->answer_vflip[0] ||
+                   a == d->answer_vflip[1]))
+      return true;
+  }
+  return false;
+}
+
 static void fill_sample(const gw_loader *l, int64_t sample, int slot, gw_batch *b) {
   const gw_dataset *d = l->d;
   int S = d->size;
@@ -379,18 +553,29 @@ static void fill_sample(const gw_loader *l, int64_t sample, int slot, gw_batch *
   const int32_t *tok = d->tokens ? d->tokens + sample * d->max_len : NULL;
   if (a->flip && gw_rng_float(&r) < 0.5f) w.flip = true;
   if (a->scale > 0.0f) w.s = 1.0f + a->scale * (2.0f * gw_rng_float(&r) - 1.0f);
-  bool may_shift = !(tok && d->corner_token >= 0 && has_token(tok, d->max_len, d->corner_token));
-  if (a->translate > 0.0f && may_shift) {  // corners are absolute: no shift for those
+  // a place named in absolute terms (a corner; a VQA answer "left" or "top") would move with a
+  // shift: those are resized about the centre at most
+  bool may_shift = !(tok && d->corner_token >= 0 && has_token(tok, d->max_len, d->corner_token)) &&
+                   !(d->task == GW_TASK_VQA && names_a_side(d, sample));
+  if (a->translate > 0.0f && may_shift) {
     w.tx = a->translate * (float)S * (2.0f * gw_rng_float(&r) - 1.0f);
     w.ty = a->translate * (float)S * (2.0f * gw_rng_float(&r) - 1.0f);
   }
   if (a->brightness > 0.0f) bright = 1.0f + a->brightness * (2.0f * gw_rng_float(&r) - 1.0f);
-  if (d->task == GW_TASK_REC && (w.s != 1.0f || w.tx != 0.0f || w.ty != 0.0f)) {
-    // keep the geometric change only if the target stays whole inside the image
-    float box[4];
-    map_box(&w, S, d->boxes + 4 * sample, box);
+  if (w.s != 1.0f || w.tx != 0.0f || w.ty != 0.0f) {
+    // keep the geometric change only if everything the text rests on stays whole in the image
+    // (REC: the target, its anchors, the objects an ordinal counts; VQA and captions: every
+    // object): a cut-off anchor or a vanished "leftmost" rival would make the words false
+    // (a gw_dataset filled in by hand may have no keep boxes: then the target, or all the image)
+    float whole[4] = {0.0f, 0.0f, (float)S, (float)S}, box[4];
+    const float *keep = d->keep             ? d->keep + 4 * sample
+                        : d->task == GW_TASK_REC ? d->boxes + 4 * sample
+                                                 : whole;
+    map_box(&w, S, keep, box);
     if (box[0] < 0 || box[1] < 0 || box[2] > (float)S || box[3] > (float)S) w.s = 1.0f, w.tx = w.ty = 0.0f;
   }
+  float *wp = b->warp + 4 * slot;
+  wp[0] = w.flip ? 1.0f : 0.0f, wp[1] = w.s, wp[2] = w.tx, wp[3] = w.ty;
   fill_image(d, d->image_of[sample], &w, bright, a->noise, &r, b->images + (size_t)slot * 3 * S * S);
   if (tok) {
     int32_t *out = b->tokens + (size_t)slot * d->max_len;

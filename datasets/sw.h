@@ -14,7 +14,9 @@
 
 #include "tensor/rng.h"
 
-enum { SW_VERSION = 1 };
+// 2: <split>.h5 gains refs/context_box and questions/answer_type (every array of version 1 is
+// unchanged, bit for bit).
+enum { SW_VERSION = 2 };
 
 // ---- the object vocabulary (§6.3) ----
 typedef enum sw_shape { SW_CIRCLE, SW_SQUARE, SW_TRIANGLE, SW_DIAMOND, SW_STAR, SW_CROSS,
@@ -165,6 +167,11 @@ uint32_t sw_exec(const sw_config *c, const sw_scene *s, const sw_program *p, int
 bool sw_picks(const sw_config *c, const sw_scene *s, const sw_program *p, int target);
 // For L1-L3: does replacing any spatial node by the identity stop it from picking {target}?
 bool sw_non_degenerate(const sw_config *c, const sw_scene *s, const sw_program *p, int target);
+// The objects the program names, whose visibility its truth rests on: the referent, every
+// anchor, the full set a noun phrase picks, and every member an ordinal, location or
+// closest/farthest counts. Not the regions a relation spans ("everything left of the anchor")
+// nor partial attribute sets. The loader keeps these whole when it shifts or resizes an image.
+uint32_t sw_touched(const sw_config *c, const sw_scene *s, const sw_program *p);
 int sw_attr_of(const sw_object *o, int attr);
 // left(j, i): j is left of i by the margin delta (and likewise right, above, below).
 bool sw_rel_holds(const sw_config *c, const sw_scene *s, int rel, int j, int i);

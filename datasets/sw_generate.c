@@ -81,12 +81,12 @@ typedef struct split_text {
   ivec obj_image, obj_attrs;  // attrs: 4 per object
   fvec obj_box;               // 4 per object, x1 y1 x2 y2
   ivec ref_image, ref_object, ref_level, ref_swap;
-  fvec ref_box;
+  fvec ref_box, ref_context;  // 4 per ref: the target's box, and the box of what the words name
   ivec sent_ref;
   svec sent_text;
   ivec cap_image, cap_family;
   svec cap_text;
-  ivec q_image, q_family, q_answer;
+  ivec q_image, q_family, q_answer, q_answer_type;
   svec q_text;
   ivec q_answers;  // 10 per question
   // for the ceilings
@@ -100,10 +100,11 @@ typedef struct split_text {
 static void split_text_free(split_text *t) {
   ivec *iv[] = {&t->obj_image, &t->obj_attrs, &t->ref_image, &t->ref_object, &t->ref_level,
                 &t->ref_swap, &t->sent_ref, &t->cap_image, &t->cap_family, &t->q_image,
-                &t->q_family, &t->q_answer, &t->q_answers};
+                &t->q_family, &t->q_answer, &t->q_answers, &t->q_answer_type};
   for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++) free(iv[i]->v);
   free(t->obj_box.v);
   free(t->ref_box.v);
+  free(t->ref_context.v);
   sfree(&t->sent_text);
   sfree(&t->cap_text);
   sfree(&t->q_text);
@@ -376,6 +377,17 @@ static void consume(const sw_config *c, sw_split split, int64_t i, image_rec *re
     ipush(&t->ref_level, e->level);
     ipush(&t->ref_swap, (int32_t)swap_of);
     for (int q = 0; q < 4; q++) fpush(&t->ref_box, t->obj_box.v[(first_obj + e->target) * 4 + q]);
+    // the box around every object the words name (target, anchors, the sets an ordinal or
+    // location counts): augmentation that shifts or resizes the image must keep it whole
+    uint32_t named = sw_touched(c, s, &e->prog) | 1u << e->target;
+    float ctx[4] = {1e30f, 1e30f, -1e30f, -1e30f};
+    for (int j = 0; j < s->n; j++) {
+      if (!(named >> j & 1)) continue;
+      const float *b = t->obj_box.v + (first_obj + j) * 4;
+      ctx[0] = fminf(ctx[0], b[0]), ctx[1] = fminf(ctx[1], b[1]);
+      ctx[2] = fmaxf(ctx[2], b[2]), ctx[3] = fmaxf(ctx[3], b[3]);
+    }
+    for (int q = 0; q < 4; q++) fpush(&t->ref_context, ctx[q]);
     for (int q = 0; q < e->n_sents; q++) {
       ipush(&t->sent_ref, (int32_t)(t->ref_image.n - 1));
       spush(&t->sent_text, e->sents[q]);
@@ -405,6 +417,7 @@ static void consume(const sw_config *c, sw_split split, int64_t i, image_rec *re
     ipush(&t->q_image, (int32_t)i);
     ipush(&t->q_family, chosen[k].family);
     ipush(&t->q_answer, a);
+    ipush(&t->q_answer_type, sw_question_answer_type(chosen[k].family));
     spush(&t->q_text, chosen[k].text);
     // answer_noise of the 10 human answers are replaced by another answer of the same family
     int noisy = c->answer_noise;
@@ -430,11 +443,12 @@ static gw_split_arrays arrays_of(const split_text *t) {
       .n_obj = t->obj_image.n, .obj_image = t->obj_image.v, .obj_attrs = t->obj_attrs.v,
       .obj_box = t->obj_box.v, .n_ref = t->ref_image.n, .ref_image = t->ref_image.v,
       .ref_object = t->ref_object.v, .ref_level = t->ref_level.v, .ref_swap = t->ref_swap.v,
-      .ref_box = t->ref_box.v, .n_sent = t->sent_ref.n, .sent_ref = t->sent_ref.v,
-      .sent_text = t->sent_text.v, .n_cap = t->cap_image.n, .cap_image = t->cap_image.v,
-      .cap_family = t->cap_family.v, .cap_text = t->cap_text.v, .n_q = t->q_image.n,
-      .q_image = t->q_image.v, .q_family = t->q_family.v, .q_answer = t->q_answer.v,
-      .q_answers = t->q_answers.v, .q_text = t->q_text.v};
+      .ref_box = t->ref_box.v, .ref_context = t->ref_context.v, .n_sent = t->sent_ref.n,
+      .sent_ref = t->sent_ref.v, .sent_text = t->sent_text.v, .n_cap = t->cap_image.n,
+      .cap_image = t->cap_image.v, .cap_family = t->cap_family.v, .cap_text = t->cap_text.v,
+      .n_q = t->q_image.n, .q_image = t->q_image.v, .q_family = t->q_family.v,
+      .q_answer = t->q_answer.v, .q_answers = t->q_answers.v, .q_answer_type = t->q_answer_type.v,
+      .q_text = t->q_text.v};
 }
 
 static int write_split_arrays(gw_h5 *f, const split_text *t, const gw_vocab *v, int max_len) {
@@ -822,6 +836,17 @@ int sw_generate(const sw_gen_opts *o) {
   json_object_set_new(meta, "knobs", knobs_json(o));
   json_object_set_new(meta, "box_format", json_string("HDF5: x1, y1, x2, y2 in pixels (edges); "
                                                       "JSON: COCO [x, y, w, h]"));
+  // the names behind the ids of questions/family, captions/family and questions/answer_type
+  json_t *qf = json_array(), *cf = json_array(), *at = json_array();
+  for (int k = 0; k < SW_N_Q_FAMILIES; k++)
+    json_array_append_new(qf, json_string(sw_question_family_names[k]));
+  for (int k = 0; k < SW_N_CAP_FAMILIES; k++)
+    json_array_append_new(cf, json_string(sw_caption_family_names[k]));
+  for (int k = 0; k < GW_N_ANSWER_TYPES; k++)
+    json_array_append_new(at, json_string(gw_answer_type_names[k]));
+  json_object_set_new(meta, "question_families", qf);
+  json_object_set_new(meta, "caption_families", cf);
+  json_object_set_new(meta, "answer_types", at);
   gw_vocab vocab;
   gw_vocab_init(&vocab);
   int rc = 0;

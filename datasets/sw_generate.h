@@ -14,10 +14,16 @@
 //                                   (shape, color, size, style ids)
 //   refs/image      int32 (R)       refs/object int32 (R) (a row of objects/)
 //   refs/box        float32 (R, 4)  refs/level int32 (R)            refs/swap_of int32 (R) (-1)
+//   refs/context_box float32 (R, 4) the box around every object the expression names (target,
+//                   anchors, the objects an ordinal or location counts: sw_touched), which the
+//                   loader keeps whole when it shifts or resizes (converted data: the target's box)
 //   sents/ref       int32 (S)       sents/tokens int32 (S, L)       sents/length int32 (S)
 //   captions/image  int32 (C)       captions/family int32 (C)       captions/tokens, length
 //   questions/image int32 (Q)       questions/family int32 (Q)      questions/tokens, length
 //   questions/answer int32 (Q)      questions/answers int32 (Q, 10) (answers.txt ids)
+//   questions/answer_type int32 (Q) VQA v2's answer_type: 0 yes/no, 1 number, 2 other, -1 unknown
+//                   (shapes world: from the family, whose names meta.json lists in order under
+//                   question_families; answer_types names the types)
 #ifndef GW_SW_GENERATE_H
 #define GW_SW_GENERATE_H
 

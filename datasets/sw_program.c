@@ -106,8 +106,9 @@ static int locate(const sw_config *c, const sw_scene *s, uint32_t set, int loc) 
   return found;
 }
 
-uint32_t sw_exec(const sw_config *c, const sw_scene *s, const sw_program *p, int identity, bool *valid) {
-  uint32_t val[SW_MAX_NODES];
+// Runs the program, leaving every node's output set in val.
+static uint32_t exec_nodes(const sw_config *c, const sw_scene *s, const sw_program *p, int identity,
+                           bool *valid, uint32_t val[SW_MAX_NODES]) {
   uint32_t all = s->n >= 32 ? 0xFFFFFFFFu : (1u << s->n) - 1;
   *valid = true;
   for (int k = 0; k < p->n; k++) {
@@ -166,6 +167,37 @@ uint32_t sw_exec(const sw_config *c, const sw_scene *s, const sw_program *p, int
     val[k] = out;
   }
   return p->n ? val[p->n - 1] : 0;
+}
+
+uint32_t sw_exec(const sw_config *c, const sw_scene *s, const sw_program *p, int identity, bool *valid) {
+  uint32_t val[SW_MAX_NODES];
+  return exec_nodes(c, s, p, identity, valid, val);
+}
+
+uint32_t sw_touched(const sw_config *c, const sw_scene *s, const sw_program *p) {
+  uint32_t val[SW_MAX_NODES];
+  bool valid;
+  uint32_t touched = exec_nodes(c, s, p, -1, &valid, val);  // the referent
+  for (int k = 0; k < p->n; k++) {
+    const sw_node *nd = &p->node[k];
+    switch (nd->op) {
+      case SW_OP_UNIQUE: touched |= val[k]; break;  // an anchor, or the referent
+      case SW_OP_ORDINAL:
+      case SW_OP_LOCATE: touched |= val[nd->in[0]] | val[k]; break;  // every object counted
+      case SW_OP_NEAREST: touched |= val[nd->in[0]] | val[nd->in[1]] | val[k]; break;
+      case SW_OP_FILTER: {
+        // a noun phrase's set, unless it is a partial one ("circle" on the way to "red
+        // circle"), read only by further filters
+        bool partial = false;
+        for (int j = k + 1; j < p->n; j++)
+          if (p->node[j].op == SW_OP_FILTER && p->node[j].in[0] == k) partial = true;
+        if (!partial) touched |= val[k];
+        break;
+      }
+      default: break;  // the scene, and regions ("everything left of the anchor"): not named
+    }
+  }
+  return touched;
 }
 
 bool sw_picks(const sw_config *c, const sw_scene *s, const sw_program *p, int target) {

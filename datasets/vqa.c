@@ -16,6 +16,7 @@
 
 #include "datasets/formats.h"
 #include "datasets/formats_json.h"
+#include "datasets/h5_layout.h"
 #include "tensor/error.h"
 
 static int cmp_i64(const void *a, const void *b) {
@@ -126,6 +127,9 @@ static int load_pair(const gw_load_opts *o, const char *qpath, const char *fallb
       for (size_t h = 0; !why && h < 10; h++)
         if (!gw_json_str(json_array_get(answers, h), "answer"))
           why = "a human answer has no \"answer\" text";
+      const char *type = a ? gw_json_str(a, "answer_type") : NULL;
+      if (!why && type && gw_answer_type_of(type) < 0)
+        why = "its annotation's answer_type is not \"yes/no\", \"number\" or \"other\"";
     }
     if (why) {
       rc = gw_rec_bad(out, o->skip_bad, "%s: questions[%zu] (question_id %lld): %s", qpath, k,

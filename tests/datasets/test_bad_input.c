@@ -14,6 +14,7 @@
 #include <stb/stb_image_write.h>
 
 #include "datasets/convert.h"
+#include "datasets/h5_layout.h"
 #include "datasets/pickle.h"
 #include "datasets/vocab.h"
 #include "fixture.h"
@@ -329,4 +330,69 @@ Test(bad_input, command_line_skip_bad) {
   cr_assert(system(cmd) == 0, "the summary states the source's box convention");
   snprintf(cmd, sizeof cmd, "%s data check %s/cli > %s/check.txt", gw, dir, dir);
   cr_assert(system(cmd) == 0, "gw data check exits 0 on the converted set");
+}
+
+// Images that are missing or truncated, with skip_bad: each image is dropped with what rests on
+// it and counted; a split left without a usable image is not written (with a warning).
+Test(bad_input, skip_bad_drops_missing_and_truncated_images) {
+  const char *dir = make_set((fixture_opts){0});
+  cr_assert(unlink(path_in(dir, "img2.png")) == 0);
+  truncate_by(path_in(dir, "img3.jpg"), 50);
+  gw_convert_result res;
+  cr_assert(convert(dir, true, &res) == 0, "%s", gw_last_error());
+  cr_assert_eq(res.skipped, 2, "skipped %lld: first %s", (long long)res.skipped, res.first_skipped);
+  cr_assert(strstr(res.first_skipped, "img2.png") || strstr(res.first_skipped, "img3.jpg"), "%s",
+            res.first_skipped);
+  int64_t n, c;
+  int32_t *refs = h5_read(path_in(dir, "out/train.h5"), "refs/object", GW_H5_I32, &n, &c);
+  cr_assert_eq(n, 2, "train keeps its two refs");
+  free(refs);
+  cr_assert(access(path_in(dir, "out/val.h5"), F_OK) != 0, "val has no usable image left");
+  json_t *m = json_file(path_in(dir, "out/meta.json"));
+  cr_assert_eq(json_integer_value(json_object_get(m, "skipped")), 2);
+  json_decref(m);
+}
+
+// VQA v2 annotations: an answer_type other than yes/no, number or other is a bad record named by
+// file and question; with skip_bad the question is dropped and counted. A missing answer_type is
+// stored as unknown (-1).
+Test(bad_input, vqa_unknown_answer_type) {
+  const char *dir = dsfix_tmpdir();
+  FILE *f = fopen(path_in(dir, "v2_OpenEnded_mscoco_val2014_questions.json"), "w");
+  fputs("{\"data_subtype\": \"val2014\", \"questions\": ["
+        "{\"image_id\": 1, \"question\": \"is it red?\", \"question_id\": 10},"
+        "{\"image_id\": 1, \"question\": \"how many?\", \"question_id\": 11},"
+        "{\"image_id\": 2, \"question\": \"what is it?\", \"question_id\": 20}]}\n",
+        f);
+  fclose(f);
+  f = fopen(path_in(dir, "v2_mscoco_val2014_annotations.json"), "w");
+  const char *types[3] = {"\"answer_type\": \"yes/no\", ", "\"answer_type\": \"count\", ", ""};
+  const long long qids[3] = {10, 11, 20};
+  fputs("{\"annotations\": [", f);
+  for (int q = 0; q < 3; q++) {
+    fprintf(f, "%s{\"question_id\": %lld, \"image_id\": %d, \"question_type\": \"t\", %s"
+               "\"multiple_choice_answer\": \"yes\", \"answers\": [",
+            q ? ", " : "", qids[q], q < 2 ? 1 : 2, types[q]);
+    for (int h = 0; h < 10; h++)
+      fprintf(f, "%s{\"answer\": \"yes\", \"answer_confidence\": \"yes\", \"answer_id\": %d}",
+              h ? ", " : "", h + 1);
+    fputs("]}", f);
+  }
+  fputs("]}\n", f);
+  fclose(f);
+  gw_records r;
+  gw_load_opts o = {.in = dir};
+  cr_assert(gw_load_vqa(&o, &r) < 0, "an unknown answer_type must stop the load");
+  const char *msg = gw_last_error();
+  cr_assert(strstr(msg, "v2_OpenEnded_mscoco_val2014_questions.json") &&
+                strstr(msg, "questions[1] (question_id 11)") && strstr(msg, "answer_type"),
+            "%s", msg);
+  o.skip_bad = true;
+  cr_assert(gw_load_vqa(&o, &r) == 0, "%s", gw_last_error());
+  cr_assert_eq(r.skipped, 1);
+  gw_rec_split *s = gw_records_split(&r, "val");
+  cr_assert(s && s->n_questions == 2);
+  cr_assert_eq(gw_answer_type_of(s->questions[0].answer_type), GW_ANSWER_YES_NO);
+  cr_assert_eq(gw_answer_type_of(s->questions[1].answer_type), -1, "no answer_type: unknown");
+  gw_records_free(&r);
 }

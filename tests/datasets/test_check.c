@@ -100,6 +100,20 @@ Test(check, flags_a_bad_data_set) {
   gw_h5_write_array(f, "sents/ref", GW_H5_I32, 1, &two, sent_ref, 0);
   gw_h5_write_array(f, "sents/tokens", GW_H5_I32, 2, (int64_t[]){2, 3}, tokens, 0);
   gw_h5_write_array(f, "sents/length", GW_H5_I32, 1, &two, length, 0);
+  // row 0 does not hold its target (row 1 leaves the image with its object)
+  float ctx[8] = {2, 1, 4, 5, 1, 1, 9.5f, 6};
+  gw_h5_write_array(f, "refs/context_box", GW_H5_F32, 2, (int64_t[]){2, 4}, ctx, 0);
+  // one question with answer type 7
+  int32_t q_image[1] = {0}, q_type[1] = {7}, q_answers[10] = {0};
+  int64_t one = 1;
+  gw_h5_write_array(f, "questions/image", GW_H5_I32, 1, &one, q_image, 0);
+  gw_h5_write_array(f, "questions/answers", GW_H5_I32, 2, (int64_t[]){1, 10}, q_answers, 0);
+  gw_h5_write_array(f, "questions/answer_type", GW_H5_I32, 1, &one, q_type, 0);
+  // the letterbox of image 1 maps object 1 (x2 = 9.5) back to x2 = 19 of a 16 px wide source
+  float lb[8] = {1, 1, 0, 0, 0.5f, 0.5f, 0, 0};
+  int32_t src_size[4] = {8, 8, 16, 16};
+  gw_h5_write_array(f, "source/letterbox", GW_H5_F32, 2, (int64_t[]){2, 4}, lb, 0);
+  gw_h5_write_array(f, "source/size", GW_H5_I32, 2, (int64_t[]){2, 2}, src_size, 0);
   cr_assert(gw_h5_close(f) == 0);
   int problems;
   char *text = run_check(dir, &problems);
@@ -113,17 +127,20 @@ Test(check, flags_a_bad_data_set) {
       "refs/swap_of row 1 = 7",
       "sents/tokens row 1 holds token id 42, outside the vocabulary (8 tokens)",
       "sents row 1 is empty (length 0): an empty expression",
+      "refs/context_box row 0 = [2, 1, 4, 5] does not hold its target [1, 1, 4, 5]",
+      "questions/answer_type row 0 = 7, not 0 (yes/no), 1 (number), 2 (other) or -1",
+      "objects/box row 1 maps back to [4.0, 4.0, 19.0, 10.0], outside its 16 x 16 source image",
       "train.h5: 3 objects, meta.json says 3",  // (not a problem: listed to show counts compare)
       "train.h5: 2 images, meta.json says 2",
   };
-  for (int k = 0; k < 9; k++)
+  for (int k = 0; k < 12; k++)
     cr_assert(strstr(text, want[k]), "missing \"%s\" in:\n%s", want[k], text);
-  cr_assert(!strstr(text, want[9]) && !strstr(text, want[10]), "equal counts are not problems:\n%s",
+  cr_assert(!strstr(text, want[12]) && !strstr(text, want[13]), "equal counts are not problems:\n%s",
             text);
   // the RefCOCO (unc) counts: the tiny set is not the released one
   cr_assert(strstr(text, "train         2  expected   120624  MISMATCH"), "%s", text);
   cr_assert(strstr(text, "testB        -1  expected     5095  MISMATCH"), "%s", text);
-  cr_assert(problems >= 13, "%d problems:\n%s", problems, text);
+  cr_assert(problems >= 16, "%d problems:\n%s", problems, text);
   cr_assert(strstr(text, "problems found"), "%s", text);
   free(text);
   // no data set at all

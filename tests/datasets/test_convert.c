@@ -2,6 +2,7 @@
 // same bits: images, objects, refs, sentences (RefCOCO), captions (COCO, Karpathy), questions
 // (VQA), few-shot images and labels (CoOp); and `gw data check` passes the result. A non-square
 // image is letterboxed and its boxes map back to the source pixels exactly.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "datasets/convert.h"
 #include "datasets/formats_json.h"
 #include "datasets/image_io.h"
+#include "datasets/loader.h"
 #include "datasets/pickle.h"
 #include "datasets/sw.h"
 #include "datasets/sw_text.h"
@@ -143,9 +145,10 @@ Test(convert, vqa_matches_the_generator) {
                        .vocab = vocab,
                        .answers = answers};
   run_convert(&o);
+  // the answer types come from the annotations' answer_type, the generator's from the family
   static const char *const names[] = {"images",           "questions/image",   "questions/family",
                                       "questions/answer", "questions/answers", "questions/tokens",
-                                      "questions/length"};
+                                      "questions/length", "questions/answer_type"};
   same_split_arrays(ds, out, names, sizeof names / sizeof names[0]);
 }
 
@@ -276,10 +279,80 @@ Test(convert, letterbox_boxes_map_back) {
             back[3]);
   for (int x = 0; x < 16; x++)
     cr_assert(img[x * 3] == 127 && img[(15 * 16 + x) * 3] == 127, "pad rows");
+  // the converted set keeps no program: the box augmentation keeps whole is the target's
+  float *ctx = h5_read(path, "refs/context_box", GW_H5_F32, &n, &cols);
+  cr_assert(n == 1 && !memcmp(ctx, want, 4 * sizeof(float)), "refs/context_box is the target's");
+  free(ctx);
+  // the loader maps boxes back for evaluation: the stored box to its source box exactly; a
+  // prediction reaching into the pad (the whole 16 x 16 square) to [0, -8, 32, 24], or clipped
+  // to the 32 x 16 source image
+  gw_dataset d;
+  cr_assert_eq(gw_dataset_open(&d, out, "val", GW_TASK_REC), 0, "%s", gw_last_error());
+  cr_assert(d.source_id && d.source_id[0] == 5, "source image id");
+  cr_assert(d.source_size[0] == 32 && d.source_size[1] == 16, "source size");
+  gw_dataset_box_to_source(&d, d.image_of[0], d.boxes, false, back);
+  cr_assert(!memcmp(back, src, sizeof src), "mapped back by the loader: [%g %g %g %g]", back[0],
+            back[1], back[2], back[3]);
+  float square[4] = {0, 0, 16, 16}, raw[4] = {0, -8, 32, 24}, clipped[4] = {0, 0, 32, 16};
+  gw_dataset_box_to_source(&d, 0, square, false, back);
+  cr_assert(!memcmp(back, raw, sizeof raw), "[%g %g %g %g]", back[0], back[1], back[2], back[3]);
+  gw_dataset_box_to_source(&d, 0, square, true, back);
+  cr_assert(!memcmp(back, clipped, sizeof clipped), "[%g %g %g %g]", back[0], back[1], back[2],
+            back[3]);
+  gw_dataset_close(&d);
   free(box);
   free(rbox);
   free(lb);
   free(img);
+}
+
+// At a scale that is not a power of two (a 30 x 17 image into 16 x 16: scale 16/30, the short
+// side 9 px, dy 3) the loader still maps a stored box back to its source box to within float
+// rounding, and gw data check maps every object back inside its image.
+Test(convert, letterbox_boxes_map_back_at_any_scale) {
+  const char *dir = dsfix_tmpdir();
+  char path[700];
+  uint8_t px[30 * 17 * 3];
+  for (int k = 0; k < (int)sizeof px; k++) px[k] = (uint8_t)(k * 7);
+  snprintf(path, sizeof path, "%s/odd.png", dir);
+  cr_assert(stbi_write_png(path, 30, 17, 3, px, 30 * 3));
+  snprintf(path, sizeof path, "%s/instances.json", dir);
+  FILE *f = fopen(path, "w");
+  fputs(
+      "{\"images\": [{\"id\": 7, \"file_name\": \"odd.png\", \"width\": 30, \"height\": 17}],\n"
+      " \"annotations\": [{\"id\": 70, \"image_id\": 7, \"category_id\": 1, \"bbox\": [2.3, 1.7, "
+      "19.1, 14.9]}],\n"
+      " \"categories\": [{\"id\": 1, \"name\": \"a\"}]}\n",
+      f);
+  fclose(f);
+  gw_pk *refs = gw_pk_list(), *r = gw_pk_dict(), *ss = gw_pk_list(), *s = gw_pk_dict();
+  gw_pk_set(s, gw_pk_bytes("raw"), gw_pk_bytes("the odd thing"));
+  gw_pk_set(s, gw_pk_bytes("sent_id"), gw_pk_new_int(3));
+  gw_pk_append(ss, s);
+  gw_pk_set(r, gw_pk_bytes("ref_id"), gw_pk_new_int(1));
+  gw_pk_set(r, gw_pk_bytes("ann_id"), gw_pk_new_int(70));
+  gw_pk_set(r, gw_pk_bytes("image_id"), gw_pk_new_int(7));
+  gw_pk_set(r, gw_pk_bytes("split"), gw_pk_bytes("val"));
+  gw_pk_set(r, gw_pk_bytes("sentences"), ss);
+  gw_pk_append(refs, r);
+  snprintf(path, sizeof path, "%s/refs(unc).p", dir);
+  cr_assert(gw_pickle_save(refs, 2, path) == 0);
+  gw_pk_free(refs);
+  char out[700];
+  snprintf(out, sizeof out, "%s/out", dir);
+  gw_convert_opts o = {.format = "refcoco", .load = {.in = dir}, .out = out, .size = 16};
+  run_convert(&o);  // includes gw data check
+  gw_dataset d;
+  cr_assert_eq(gw_dataset_open(&d, out, "val", GW_TASK_REC), 0, "%s", gw_last_error());
+  gw_letterbox lb = gw_letterbox_of(30, 17, 16);
+  cr_assert(lb.new_h == 9 && lb.dy == 3 && lb.dx == 0, "letterbox %d x %d at (%d, %d)", lb.new_w,
+            lb.new_h, lb.dx, lb.dy);
+  float back[4], src[4] = {2.3f, 1.7f, 21.4f, 16.6f};
+  gw_dataset_box_to_source(&d, d.image_of[0], d.boxes, false, back);
+  for (int q = 0; q < 4; q++)
+    cr_assert(fabsf(back[q] - src[q]) < 1e-4f, "coordinate %d maps back to %.7g, the source has %.7g",
+              q, back[q], src[q]);
+  gw_dataset_close(&d);
 }
 
 // A split larger than the memory budget is decoded twice (check, then write): the same bits.

@@ -1,8 +1,9 @@
 // The data loader (datasets/loader.h) on a small shapes-world set generated for this suite:
 // sample counts per task, batches equal to the stored arrays, epochs that visit every sample
 // once in a seeded order, exact resumption from a saved state (with and without the prefetch
-// thread), the flip / shift / resize augmentations, VQA soft scores, and open errors that name
-// the file and the array.
+// thread), the flip / shift / resize augmentations (which keep whole every object the text
+// names), VQA soft scores and answer types, the time per batch it reports, and open errors that
+// name the file and the array.
 #define _GNU_SOURCE  // nftw
 #include <ftw.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/hooks.h>
@@ -691,6 +693,118 @@ Test(loader, shift_and_resize_keep_the_target_and_the_corners) {
   free(images);
 }
 
+// A box through a sample's warp (gw_batch.warp): mirrored first when flipped, then scaled about
+// the centre and shifted.
+static void warp_box(const float *w, int S, const float *in, float *out) {
+  float c = (float)S / 2.0f, x1 = in[0], x2 = in[2];
+  if (w[0] != 0.0f) x1 = (float)S - in[2], x2 = (float)S - in[0];
+  out[0] = (x1 - c) * w[1] + c + w[2];
+  out[2] = (x2 - c) * w[1] + c + w[2];
+  out[1] = (in[1] - c) * w[1] + c + w[3];
+  out[3] = (in[3] - c) * w[1] + c + w[3];
+}
+
+static bool box_inside(const float *b, int S) {
+  const float eps = 1e-3f;
+  return b[0] >= -eps && b[1] >= -eps && b[2] <= (float)S + eps && b[3] <= (float)S + eps;
+}
+
+static bool box_holds(const float *outer, const float *inner) {
+  return outer[0] <= inner[0] && outer[1] <= inner[1] && outer[2] >= inner[2] &&
+         outer[3] >= inner[3];
+}
+
+// A shift or resize never cuts off what a sample's text rests on. REC: every object inside
+// refs/context_box (the target, its anchors, the objects an ordinal or location counts; read
+// here from the file) stays whole; VQA and captions: every object of the image stays whole;
+// a VQA question answered "left", "right", "top" or "bottom" is never shifted. Objects an
+// expression does not name may be cut off, so REC samples still move often.
+Test(loader, shift_and_resize_keep_everything_the_text_names) {
+  const char *dir = data_dir();
+  int nd;
+  int64_t shape[GW_MAX_DIMS], n_obj, n_ref, rows;
+  int32_t *obj_image = ints(dir, "train.h5", "objects/image", &n_obj);
+  float *obj_box = read_array(dir, "train.h5", "objects/box", GW_H5_F32, &nd, shape);
+  int32_t *sent_ref = ints(dir, "train.h5", "sents/ref", &rows);
+  free(ints(dir, "train.h5", "refs/image", &n_ref));
+  float *ctx = read_array(dir, "train.h5", "refs/context_box", GW_H5_F32, &nd, shape);
+  float *ref_box = read_array(dir, "train.h5", "refs/box", GW_H5_F32, &nd, shape);
+  cr_assert(nd == 2 && shape[0] == n_ref && shape[1] == 4);
+  for (int64_t r = 0; r < n_ref; r++)
+    cr_assert(box_holds(ctx + 4 * r, ref_box + 4 * r), "ref %lld: the context box lacks its target",
+              (long long)r);
+  for (int task = 0; task < 3; task++) {
+    gw_dataset d;
+    open_task(&d, task, "train");
+    int S = d.size;
+    int left = -1, right = -1, top = -1, bottom = -1;
+    if (task == GW_TASK_VQA) {
+      left = d.answer_flip[0], right = d.answer_flip[1];
+      top = d.answer_vflip[0], bottom = d.answer_vflip[1];
+      cr_assert(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, "side answers missing");
+    }
+    gw_augment aug = {.flip = true, .scale = 0.3f, .translate = 0.3f};
+    gw_loader l;
+    cr_assert_eq(gw_loader_open(&l, &d, 32, true, false, 21, aug, (gw_loader_state){0}, 0), 0);
+    int64_t seen = 0, moved = 0, side = 0, cut_unnamed = 0;
+    for (int64_t b = 0; b < 2 * gw_loader_batches_per_epoch(&l); b++) {
+      const gw_batch *batch = gw_loader_next(&l);
+      for (int k = 0; k < batch->n; k++) {
+        int64_t s = batch->index[k];
+        const float *w = batch->warp + 4 * k;
+        int32_t image = d.image_of[s];
+        seen++;
+        bool geo = w[1] != 1.0f || w[2] != 0.0f || w[3] != 0.0f;
+        moved += geo;
+        const float *keep = task == GW_TASK_REC ? ctx + 4 * sent_ref[s] : NULL;
+        if (task == GW_TASK_REC)
+          cr_assert(!memcmp(d.keep + 4 * s, keep, 16), "sample %lld: keep box is not the file's "
+                    "context box", (long long)s);
+        float out[4];
+        for (int64_t j = 0; j < n_obj; j++) {
+          if (obj_image[j] != image) continue;
+          warp_box(w, S, obj_box + 4 * j, out);
+          bool named = !keep || box_holds(keep, obj_box + 4 * j);
+          if (named)
+            cr_assert(box_inside(out, S),
+                      "%s sample %lld (warp %g %g %g %g): object %lld [%g %g %g %g] is cut off",
+                      TASK_NAMES[task], (long long)s, w[0], w[1], w[2], w[3], (long long)j, out[0],
+                      out[1], out[2], out[3]);
+          else
+            cut_unnamed += !box_inside(out, S);
+        }
+        if (task == GW_TASK_VQA) {
+          bool names_side = false;
+          for (int h = 0; h < 10; h++) {
+            int32_t a = d.answers10[s * 10 + h];
+            names_side |= a == left || a == right || a == top || a == bottom;
+          }
+          if (names_side) {
+            side++;
+            cr_assert(w[2] == 0.0f && w[3] == 0.0f,
+                      "question %lld is answered with a side of the image, yet shifted by (%g, %g)",
+                      (long long)s, w[2], w[3]);
+          }
+        }
+      }
+    }
+    gw_loader_close(&l);
+    cr_log_info("%s: %lld of %lld samples shifted or resized; %lld unnamed objects cut off; %lld "
+                "side questions", TASK_NAMES[task], (long long)moved, (long long)seen,
+                (long long)cut_unnamed, (long long)side);
+    cr_assert(moved > seen / 5, "%s: only %lld of %lld samples moved", TASK_NAMES[task],
+              (long long)moved, (long long)seen);
+    if (task == GW_TASK_REC) cr_assert(cut_unnamed > 0, "no unnamed object was ever cut off");
+    if (task == GW_TASK_VQA) cr_assert(side > 10, "only %lld side questions", (long long)side);
+    gw_dataset_close(&d);
+  }
+  free(obj_image);
+  free(obj_box);
+  free(sent_ref);
+  free(ctx);
+  free(ref_box);
+}
+
 // ---- open errors ----
 
 static void copy_file(const char *from, const char *to) {
@@ -730,9 +844,10 @@ static void write_variant(const char *dir, const char *name, int nd, const int64
     if (gw_h5_array_shape(in, l.v[k], &snd, sshape) < 0) continue;  // a group
     if (!strcmp(l.v[k], name)) continue;
     const char *base = strrchr(l.v[k], '/') ? strrchr(l.v[k], '/') + 1 : l.v[k];
-    gw_h5_type type = !strcmp(base, "images") ? GW_H5_U8
-                      : !strcmp(base, "box")  ? GW_H5_F32
-                                              : GW_H5_I32;
+    size_t blen = strlen(base);
+    gw_h5_type type = !strcmp(base, "images")                           ? GW_H5_U8
+                      : blen >= 3 && !strcmp(base + blen - 3, "box") ? GW_H5_F32
+                                                                        : GW_H5_I32;
     int64_t count = 1;
     for (int dd = 0; dd < snd; dd++) count *= sshape[dd];
     void *buf = malloc((size_t)count * 4 + 4);
@@ -849,4 +964,92 @@ Test(loader, open_errors_name_the_file_and_the_array) {
   free(q_image);
   free(zeros);
   rm_tree(dir);
+}
+
+// A file written before refs/context_box existed (shapes world version 1, or another writer):
+// the loader keeps every object of the image whole instead, the safe choice when it cannot tell
+// which objects the words name. questions/answer_type missing: every type unknown (-1).
+Test(loader, files_without_context_boxes_keep_every_object) {
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/old_XXXXXX", data_dir());
+  cr_assert(mkdtemp(dir));
+  write_variant(dir, "refs/context_box", 0, NULL, NULL);
+  gw_dataset d;
+  cr_assert_eq(gw_dataset_open(&d, dir, "val", GW_TASK_REC), 0, "%s", gw_last_error());
+  int nd;
+  int64_t shape[GW_MAX_DIMS], n_obj;
+  int32_t *obj_image = ints(data_dir(), "val.h5", "objects/image", &n_obj);
+  float *obj_box = read_array(data_dir(), "val.h5", "objects/box", GW_H5_F32, &nd, shape);
+  for (int64_t s = 0; s < d.n_samples; s++) {
+    float want[4] = {1e30f, 1e30f, -1e30f, -1e30f};
+    for (int64_t j = 0; j < n_obj; j++) {
+      if (obj_image[j] != d.image_of[s]) continue;
+      const float *b = obj_box + 4 * j;
+      want[0] = fminf(want[0], b[0]), want[1] = fminf(want[1], b[1]);
+      want[2] = fmaxf(want[2], b[2]), want[3] = fmaxf(want[3], b[3]);
+    }
+    cr_assert(!memcmp(d.keep + 4 * s, want, 16),
+              "sample %lld: keep [%g %g %g %g], the image's objects span [%g %g %g %g]",
+              (long long)s, d.keep[4 * s], d.keep[4 * s + 1], d.keep[4 * s + 2], d.keep[4 * s + 3],
+              want[0], want[1], want[2], want[3]);
+  }
+  gw_dataset_close(&d);
+  write_variant(dir, "questions/answer_type", 0, NULL, NULL);
+  cr_assert_eq(gw_dataset_open(&d, dir, "val", GW_TASK_VQA), 0, "%s", gw_last_error());
+  for (int64_t s = 0; s < d.n_samples; s++) cr_assert_eq(d.answer_type[s], -1);
+  gw_dataset_close(&d);
+  free(obj_image);
+  free(obj_box);
+  rm_tree(dir);
+}
+
+// VQA samples carry VQA v2's answer type (0 yes/no, 1 number, 2 other), which for shapes world
+// follows the question family (§6.7), so an evaluator can report accuracy per answer type as
+// the official code does; and the family is there for per-family numbers.
+Test(loader, vqa_answer_types_follow_the_families) {
+  gw_dataset d;
+  open_task(&d, GW_TASK_VQA, "train");
+  int per_type[3] = {0};
+  for (int64_t s = 0; s < d.n_samples; s++) {
+    cr_assert(d.family[s] >= 0 && d.family[s] < SW_N_Q_FAMILIES);
+    cr_assert_eq(d.answer_type[s], sw_question_answer_type(d.family[s]),
+                 "question %lld of family %s has answer type %d", (long long)s,
+                 sw_question_family_names[d.family[s]], d.answer_type[s]);
+    per_type[d.answer_type[s]]++;
+  }
+  for (int t = 0; t < 3; t++) cr_assert(per_type[t] > 20, "answer type %d: %d questions", t, per_type[t]);
+  gw_dataset_close(&d);
+}
+
+// The loader reports its time per batch: the worker's mean time to assemble one, and the mean
+// time the consumer waited for one (0 without the prefetch thread, where the consumer assembles
+// the batch itself: that time is the assembly time). With a consumer slower than the worker,
+// the prefetch thread hides the assembly: the wait is well below it.
+Test(loader, reports_its_time_per_batch) {
+  gw_dataset d;
+  open_task(&d, GW_TASK_REC, "train");
+  gw_augment aug = {.flip = true, .scale = 0.1f, .translate = 0.1f, .brightness = 0.2f,
+                    .noise = 0.05f};
+  for (int prefetch = 0; prefetch <= 2; prefetch += 2) {
+    gw_loader l;
+    cr_assert_eq(gw_loader_open(&l, &d, 64, true, false, 5, aug, (gw_loader_state){0}, prefetch), 0);
+    cr_assert_eq(gw_loader_make_per_batch(&l), 0.0);
+    double make_total = 0.0;
+    for (int b = 0; b < 12; b++) {
+      gw_loader_next(&l);
+      // a step that takes longer than assembling a batch
+      struct timespec nap = {0, 20 * 1000 * 1000};
+      nanosleep(&nap, NULL);
+    }
+    make_total = gw_loader_make_per_batch(&l);
+    double wait = gw_loader_wait_per_batch(&l);
+    cr_log_info("prefetch %d: %.3f ms to assemble a batch of 64, %.3f ms waited per batch",
+                prefetch, 1e3 * make_total, 1e3 * wait);
+    cr_assert(make_total > 0.0, "prefetch %d: no assembly time reported", prefetch);
+    if (prefetch == 0) cr_assert_eq(wait, 0.0);
+    else cr_assert(wait < make_total, "prefetch %d: waited %g s per batch, assembly takes %g s",
+                   prefetch, wait, make_total);
+    gw_loader_close(&l);
+  }
+  gw_dataset_close(&d);
 }

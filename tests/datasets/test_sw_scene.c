@@ -655,9 +655,10 @@ static void hash_h5(fnv *f, const char *path) {
     int64_t count = 1;
     for (int d = 0; d < nd; d++) count *= shape[d];
     const char *base = strrchr(l.names[k], '/') ? strrchr(l.names[k], '/') + 1 : l.names[k];
-    gw_h5_type type = !strcmp(base, "images") ? GW_H5_U8
-                      : !strcmp(base, "box")  ? GW_H5_F32
-                                              : GW_H5_I32;
+    size_t blen = strlen(base);
+    gw_h5_type type = !strcmp(base, "images")                           ? GW_H5_U8
+                      : blen >= 3 && !strcmp(base + blen - 3, "box") ? GW_H5_F32
+                                                                        : GW_H5_I32;
     size_t elem = type == GW_H5_U8 ? 1 : 4;
     void *data = malloc((size_t)count * elem + 1);
     cr_assert(gw_h5_read_array(h, l.names[k], type, nd, shape, data) == 0, "%s", gw_last_error());
@@ -696,8 +697,8 @@ static uint64_t dataset_hash(const sw_gen_opts *o) {
 // 64 over every HDF5 array read back (name, shape, values), each split's refs.jsonl, vocab.txt
 // and answers.txt (dataset_hash above). It changes only when generation changes, which must come
 // with a new SW_VERSION (datasets/sw.h): then update both.
-#define TINY_GOLDEN_VERSION 1
-#define TINY_GOLDEN_HASH 0x9bafc4422ff5ac0full
+#define TINY_GOLDEN_VERSION 2
+#define TINY_GOLDEN_HASH 0x492f09d7aa2616e1ull
 
 // The tiny preset hashes to the golden value, with 2 threads and with 1; and every written image
 // and object list is the one image (split, i) gives made alone.
@@ -857,6 +858,136 @@ Test(sw_scene, every_expression_names_its_target) {
       forms[3], forms[4], forms[5]);
   cr_assert(refs >= 2 * images, "only %d refs for %d images", refs, images);
   for (int f = 0; f < 6; f++) cr_assert(forms[f] >= 20, "form %d occurs %d times", f, forms[f]);
+}
+
+// ---- what augmentation must keep: the objects an expression names ----
+
+// The scene with only the objects of `keep`, in order; the target's index in it (or -1).
+static int sub_scene(const sw_scene *s, uint32_t keep, int target, sw_scene *out) {
+  out->n = 0;
+  out->bg_mode = s->bg_mode;
+  int t = -1;
+  for (int j = 0; j < s->n; j++)
+    if (keep >> j & 1) {
+      if (j == target) t = out->n;
+      out->obj[out->n++] = s->obj[j];
+    }
+  return t;
+}
+
+// Objects whose box lies wholly inside the box x1 y1 x2 y2: those a shift or resize that keeps
+// the box whole also keeps whole.
+static uint32_t wholly_inside(const sw_scene *s, const float box[4]) {
+  uint32_t m = 0;
+  for (int j = 0; j < s->n; j++) {
+    const int *b = s->obj[j].bbox;
+    if (b[0] >= box[0] && b[1] >= box[1] && b[0] + b[2] <= box[2] && b[1] + b[3] <= box[3])
+      m |= 1u << j;
+  }
+  return m;
+}
+
+static void union_box(const sw_scene *s, uint32_t m, float box[4]) {
+  box[0] = box[1] = 1e30f, box[2] = box[3] = -1e30f;
+  for (int j = 0; j < s->n; j++) {
+    if (!(m >> j & 1)) continue;
+    const int *b = s->obj[j].bbox;
+    box[0] = fminf(box[0], (float)b[0]), box[1] = fminf(box[1], (float)b[1]);
+    box[2] = fmaxf(box[2], (float)(b[0] + b[2])), box[3] = fmaxf(box[3], (float)(b[1] + b[3]));
+  }
+}
+
+// Does the expression still name exactly its target when only `keep` is left: by the program,
+// and by its words read back independently (read_ref)?
+static bool still_holds(const sw_config *c, const sw_scene *s, const sw_ref *e, uint32_t keep,
+                        char *why, size_t why_len) {
+  sw_scene sub;
+  int t = sub_scene(s, keep, e->target, &sub);
+  if (t < 0) {
+    snprintf(why, why_len, "the target is gone");
+    return false;
+  }
+  if (!sw_picks(c, &sub, &e->prog, t)) {
+    snprintf(why, why_len, "the program no longer picks the target");
+    return false;
+  }
+  for (int q = 0; q < e->n_sents; q++) {
+    reading r = read_ref(c, &sub, e->sents[q]);
+    if (!r.parsed || r.why[0] || r.named != 1u << t) {
+      snprintf(why, why_len, "\"%s\" names %#x (target %d)%s%s", e->sents[q], r.named, t,
+               r.why[0] ? ": " : "", r.why);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The loader keeps refs/context_box whole when it shifts or resizes an image: the box around
+// the objects sw_touched names (the target, its anchors, every object an ordinal, location or
+// closest/farthest counts). Objects wholly inside that box stay whole; any other object may be
+// cut off or pushed out of the frame. Every expression must then still name exactly its target,
+// by its program and by its words read back: with every such object gone, and with random
+// subsets of them gone. As a control, keeping only the target's box whole (what the loader did
+// before) is not enough: some expressions then become false (a vanished anchor, a vanished
+// "leftmost" rival).
+Test(sw_scene, expressions_hold_when_the_objects_outside_their_context_vanish) {
+  image_out *im = malloc(sizeof *im);
+  uint8_t *rgb = malloc(64 * 64 * 3);  // rendering fills the objects' boxes
+  int refs = 0, with_droppable = 0, broken_by_target_only = 0, broken_forms[6] = {0};
+  uint64_t lcg = 12345;
+  for (int d = 0; d < 3; d++) {
+    sw_config base = config(DIFFICULTIES[d], 64, 300 + d);
+    for (int split = 0; split < SW_N_SPLITS; split++) {
+      int n = 150;
+      for (int i = 0; i < n; i++) {
+        make_image(&base, split, i, n, im, rgb);
+        const sw_config *c = &im->c;
+        const sw_scene *s = &im->scene;
+        uint32_t all = (1u << s->n) - 1;
+        for (int k = 0; k < im->n_refs; k++) {
+          const sw_ref *e = &im->refs[k];
+          char what[128], why[256];
+          snprintf(what, sizeof what, "%s %s image %d ref %d (L%d, form %d)", DIFFICULTIES[d],
+                   sw_split_names[split], i, k, e->level, e->kind);
+          refs++;
+          uint32_t named = sw_touched(c, s, &e->prog);
+          cr_assert(named >> e->target & 1, "%s: the target is not among the named objects",
+                    what);
+          float ctx[4];
+          union_box(s, named, ctx);
+          uint32_t stays = wholly_inside(s, ctx);
+          uint32_t droppable = all & ~stays;
+          with_droppable += droppable != 0;
+          cr_assert(still_holds(c, s, e, stays, why, sizeof why), "%s: without objects %#x: %s",
+                    what, droppable, why);
+          for (int trial = 0; trial < 4 && droppable; trial++) {
+            lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t gone = droppable & (uint32_t)(lcg >> 32);
+            cr_assert(still_holds(c, s, e, all & ~gone, why, sizeof why),
+                      "%s: without objects %#x: %s", what, gone, why);
+          }
+          // the control: only the target's own box kept whole
+          float tbox[4];
+          union_box(s, 1u << e->target, tbox);
+          if (!still_holds(c, s, e, wholly_inside(s, tbox), why, sizeof why)) {
+            broken_by_target_only++;
+            broken_forms[e->kind]++;
+          }
+        }
+      }
+    }
+  }
+  free(im);
+  free(rgb);
+  cr_log_info("%d refs, %d with objects that may be cut off; keeping only the target whole would "
+              "make %d false (forms attr %d loc %d ord %d rel %d chain %d and %d)",
+              refs, with_droppable, broken_by_target_only, broken_forms[0], broken_forms[1],
+              broken_forms[2], broken_forms[3], broken_forms[4], broken_forms[5]);
+  cr_assert(with_droppable > refs / 4, "only %d of %d refs leave objects to cut off",
+            with_droppable, refs);
+  cr_assert(broken_by_target_only > refs / 20,
+            "the control: keeping only the target whole breaks just %d of %d expressions",
+            broken_by_target_only, refs);
 }
 
 // Planted swap pairs: the two expressions have the same words (as multisets) in every sentence,
