@@ -734,6 +734,36 @@ def conv2d(fx):
         c.out(F.conv2d(x, w, b, 1, 1))
 
 
+def laconv(fx):
+    """Language-dependent convolution as the LaConvNet code computes it (SAN's aggregation,
+    written with unfold): out[b, c, p] = sum_j kernels[b, c mod G, j, p] * x[b, c, p + offset_j]."""
+    def reference(x, kernels, k):
+        B, C, H, W = x.shape
+        G = kernels.shape[1]
+        cols = F.unfold(x, k, padding=k // 2).view(B, C // G, G, k * k, H, W)
+        return (cols * kernels.unsqueeze(1)).sum(3).reshape(B, C, H, W)
+
+    # (x shape, groups, kernel size, view of x)
+    for sx, G, k, view in [
+        ((2, 4, 5, 5), 2, 3, None), ((1, 6, 4, 7), 3, 5, None), ((2, 3, 6, 6), 1, 3, None),
+        ((1, 4, 5, 5), 4, 3, None), ((2, 2, 3, 3), 2, 5, None), ((1, 4, 6, 6), 2, 1, None),
+        ((3, 8, 8, 8), 4, 3, None),  # enough work for the parallel path
+        ((5, 5, 4, 2), 1, 3, 'permute 2 3 0 1'),
+    ]:
+        c = fx.case('laconv', 'laconv', f'laconv x {sx}{" " + view if view else ""} groups {G} '
+                    f'kernel {k}', k=k)
+        x = c.f('x', randn(*sx), view=view)
+        B, C, H, W = x.shape
+        kern = c.f('kernels', randn(B, G, k * k, H, W) * 0.5)
+        c.out(reference(x, kern, k))
+    for gx in (False, True):
+        c = fx.case('laconv', 'laconv', f'laconv x (2, 4, 5, 5) groups 2 kernel 3, gradient for '
+                    f'{"x only" if gx else "the kernels only"}', k=3)
+        x = c.f('x', randn(2, 4, 5, 5), grad=gx)
+        kern = c.f('kernels', randn(2, 2, 9, 5, 5) * 0.5, grad=not gx)
+        c.out(reference(x, kern, 3))
+
+
 def pool(fx):
     for op, sx, k, s, p, view in [
         ('maxpool2d', (1, 2, 6, 6), 2, 2, 0, None), ('maxpool2d', (2, 2, 7, 7), 3, 2, 1, None),
@@ -950,7 +980,7 @@ def main():
     warnings.filterwarnings('ignore', message="reduction: 'mean' divides the total loss")
     fx = Fixtures(os.path.join(out_dir, 'golden.h5'))
     for family in (arith, unary, reduce, matmul, shape, join, index, softmax, layernorm,
-                   batchnorm, conv2d, pool, resize, dropout, losses):
+                   batchnorm, conv2d, pool, resize, dropout, losses, laconv):
         family(fx)
     fx.close()
     total = sum(fx.counts.values())

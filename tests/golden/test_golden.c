@@ -545,6 +545,12 @@ static int run_conv2d(gcase *c, gw_tensor **out) {
   return 1;
 }
 
+static int run_laconv(gcase *c, gw_tensor **out) {
+  if (!is(c->op, "laconv")) unknown_op(c);
+  out[0] = gw_laconv(in(c, "x"), in(c, "kernels"), (int)attr_int(c, "k"));
+  return 1;
+}
+
 static int run_pool(gcase *c, gw_tensor **out) {
   gw_tensor *x = in(c, "x");
   if (is(c->op, "adaptive_avgpool2d")) {
@@ -619,7 +625,8 @@ static const struct {
     {"arith", run_arith},         {"unary", run_unary},     {"reduce", run_reduce},
     {"matmul", run_matmul},       {"shape", run_shape},     {"join", run_join},
     {"index", run_index},         {"softmax", run_softmax}, {"layernorm", run_layernorm},
-    {"batchnorm", run_batchnorm}, {"conv2d", run_conv2d},   {"pool", run_pool},
+    {"batchnorm", run_batchnorm}, {"conv2d", run_conv2d},   {"laconv", run_laconv},
+    {"pool", run_pool},
     {"resize", run_resize},       {"dropout", run_dropout}, {"losses", run_losses},
 };
 
@@ -654,6 +661,7 @@ Test(golden, softmax) { run_family("softmax", run_softmax); }
 Test(golden, layernorm) { run_family("layernorm", run_layernorm); }
 Test(golden, batchnorm) { run_family("batchnorm", run_batchnorm); }
 Test(golden, conv2d) { run_family("conv2d", run_conv2d); }
+Test(golden, laconv) { run_family("laconv", run_laconv); }
 Test(golden, pool) { run_family("pool", run_pool); }
 Test(golden, resize) { run_family("resize", run_resize); }
 Test(golden, dropout) { run_family("dropout", run_dropout); }
