@@ -90,7 +90,11 @@ int cmd_bench(int argc, char **argv) {
     }
   }
   gw_init();
-  if (!in_process) fprintf(stderr, "# OpenBLAS kernels: %s\n", gw_blas_core());
+  if (!in_process) {
+    fprintf(stderr, "# OpenBLAS kernels: %s\n", gw_blas_core());
+    fprintf(stderr, "# gemm pieces: %s (gemm-N and the workloads; blas-gemm-N always calls OpenBLAS; "
+            "GW_GEMM=blas makes all use it)\n", gw_gemm_kernel());
+  }
   int counts[2] = {1, 2};
   int n_counts = threads ? 1 : 2;
   if (threads) counts[0] = threads;

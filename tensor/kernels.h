@@ -94,9 +94,12 @@ float gw_k_sum_all(const float *x, int64_t n);
 // out's shape up to x's. out may have fewer dims (leading dims are summed away).
 void gw_k_sum_to(const gw_tensor *x, gw_tensor *out);
 
-// ---- matrix products (kernels/matmul.c), through cblas_sgemm ----
+// ---- matrix products (kernels/matmul.c) ----
 // C (M,N) = alpha * op(A) op(B) + beta * C, op(A) (M,K), op(B) (K,N); ta/tb say whether A
 // and B are stored transposed. lda/ldb/ldc are the row strides of the stored matrices.
+// beta = 0 does not read C. A large product is cut into pieces (by its sizes only) that run
+// in parallel, each on one thread through our AVX-512 sgemm where the CPU has AVX-512, else
+// (or with GW_GEMM=blas in the environment) through OpenBLAS's cblas_sgemm.
 void gw_k_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 // `batch` independent products, the i-th on A[i], B[i], C[i]. Small products run in
@@ -105,6 +108,23 @@ void gw_k_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
 void gw_k_gemm_batched(int64_t batch, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
                        float alpha, const float *const *A, int64_t lda, const float *const *B,
                        int64_t ldb, float beta, float *const *C, int64_t ldc);
+
+// The code computing the pieces: "avx512" or "openblas" (chosen once, at the first product).
+const char *gw_gemm_kernel(void);
+
+// ---- single-threaded AVX-512 sgemm (kernels/sgemm_avx512.c) ----
+// The same contract as gw_k_gemm, on the calling thread only. Call it only where
+// gw_k_sgemm_avx512_supported() says the CPU has AVX-512 (F, DQ, BW, VL).
+bool gw_k_sgemm_avx512_supported(void);
+// Its blocking sizes (register tile MR x NR; slices of KC; blocks of MC rows, NC columns),
+// for tests that aim at the edges.
+typedef struct gw_sgemm_blocking {
+  int64_t mr, nr, kc, mc, nc;
+} gw_sgemm_blocking;
+gw_sgemm_blocking gw_k_sgemm_avx512_blocking(void);
+void gw_k_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                       float *C, int64_t ldc);
 
 // ---- softmax (kernels/softmax.c) over rows of n ----
 // y = softmax(x) (or log_softmax when log). mask (rows, n) int32 may be NULL; where it is 0
