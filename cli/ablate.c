@@ -13,8 +13,12 @@
 //   out: runs/ablate-small_cnn         # default: runs/<grid file name>
 //
 // Each run is a separate `gw train` process in OUT/<setting>/seed<N>; finished runs (with
-// their metrics file) are skipped, so an interrupted ablation continues where it stopped.
+// their metrics file) are skipped and an interrupted run of the same config is resumed, so an
+// interrupted ablation continues where it stopped. RESULT.md and RESULT.csv have one row per
+// setting: the mean +- sample std over seeds of each final metric (of the config's first eval
+// split), the trainable parameter count and the mean training step time.
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
@@ -29,8 +33,10 @@
 
 #include "cli/cli.h"
 #include "eval/metrics.h"
-#include "train/config.h"
 #include "tensor/error.h"
+#include "tensor/h5io.h"
+#include "train/config.h"
+#include "train/trainer.h"
 
 enum { MAX_SETTINGS = 256, MAX_SET = 16, MAX_SEEDS = 16, MAX_AXES = 8 };
 
@@ -121,23 +127,72 @@ static int build_settings(const gw_config *c, setting *out) {
 
 static bool exists(const char *p) { return access(p, F_OK) == 0; }
 
-// Runs one `gw train`; returns its exit status.
+// The overrides of one run: the common ones, the setting's, then its seed.
+static int run_overrides(const setting *s, int n_common, char common[][256], char *seed_arg,
+                         char **out) {
+  int n = 0;
+  for (int i = 0; i < n_common && n < 48; i++) out[n++] = common[i];
+  for (int i = 0; i < s->n && n < 62; i++) out[n++] = (char *)s->set[i];
+  out[n++] = seed_arg;
+  return n;
+}
+
+// Does dir hold an unfinished run of exactly this config (with a checkpoint to resume from)?
+static bool resumable(const char *base, const char *dir, int n_over, char **over) {
+  char path[1500];
+  snprintf(path, sizeof path, "%s/ckpt", dir);
+  DIR *d = opendir(path);
+  bool has_ckpt = false;
+  for (struct dirent *e; d && (e = readdir(d));) has_ckpt |= !strncmp(e->d_name, "step_", 5);
+  if (d) closedir(d);
+  if (!has_ckpt) return false;
+  gw_config cfg;
+  const gw_model_ops *ops;
+  if (gw_train_load_config(&cfg, base, n_over, over, &ops) < 0) {
+    gw_config_free(&cfg);
+    return false;
+  }
+  char *want = gw_config_to_yaml(&cfg);
+  gw_config_free(&cfg);
+  snprintf(path, sizeof path, "%s/config.yaml", dir);
+  FILE *f = fopen(path, "r");
+  char *have = NULL;
+  size_t cap = 0;
+  if (f) {
+    if (getdelim(&have, &cap, '\0', f) < 0) have[0] = '\0';
+    fclose(f);
+  }
+  bool same = have && !strcmp(have, want);
+  free(have);
+  free(want);
+  return same;
+}
+
+// Runs one `gw train` (or `gw train --resume` of an interrupted run); returns its exit status.
 static int run_train(const char *base, const char *dir, const setting *s, int n_common,
                      char common[][256], long seed) {
   char seed_arg[64];
   snprintf(seed_arg, sizeof seed_arg, "train.seed=%ld", seed);
-  const char *argv[64];
+  char *over[64];
+  int n_over = run_overrides(s, n_common, common, seed_arg, over);
+  const char *argv[80];
   int argc = 0;
   argv[argc++] = "/proc/self/exe";
   argv[argc++] = "train";
-  argv[argc++] = base;
-  argv[argc++] = "--out";
-  argv[argc++] = dir;
-  argv[argc++] = "--quiet";
-  argv[argc++] = "--force";
-  for (int i = 0; i < n_common && argc < 56; i++) argv[argc++] = common[i];
-  for (int i = 0; i < s->n && argc < 60; i++) argv[argc++] = s->set[i];
-  argv[argc++] = seed_arg;
+  if (resumable(base, dir, n_over, over)) {
+    printf("    (continuing the interrupted run)\n");
+    fflush(stdout);
+    argv[argc++] = "--resume";
+    argv[argc++] = dir;
+    argv[argc++] = "--quiet";
+  } else {
+    argv[argc++] = base;
+    argv[argc++] = "--out";
+    argv[argc++] = dir;
+    argv[argc++] = "--quiet";
+    argv[argc++] = "--force";  // a run of another config there is kept aside, not overwritten
+    for (int i = 0; i < n_over; i++) argv[argc++] = over[i];
+  }
   argv[argc] = NULL;
   pid_t pid = fork();
   if (pid == 0) {
@@ -200,6 +255,14 @@ static int read_result(const char *dir, result *r) {
 static long param_count(const char *dir) {
   char path[1200], cmd[1400];
   snprintf(path, sizeof path, "%s/ckpt/best.h5", dir);
+  gw_h5 *f = gw_h5_open(path);
+  if (f) {  // recorded by the trainer
+    int64_t n;
+    int rc = gw_h5_get_attr_i64(f, "", "param_count", &n);
+    gw_h5_close(f);
+    if (rc == 0) return (long)n;
+  }
+  // older checkpoints: count the tensors `gw info` lists
   snprintf(cmd, sizeof cmd, "/proc/%d/exe info '%s'", (int)getpid(), path);
   FILE *p = popen(cmd, "r");
   if (!p) return -1;

@@ -1,15 +1,18 @@
 // gw predict CKPT --image FILE --text "..." [--out PNG]
 // Grounds one expression in one image (REC models: the box), or answers a question (VQA), or
 // names the class (classification), and writes a picture of the result.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <stb/stb_image_write.h>
 
 #include "cli/cli.h"
 #include "datasets/image_io.h"
 #include "eval/draw.h"
+#include "eval/metrics.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -20,6 +23,19 @@ static int usage(FILE *out, int rc) {
                "picture with the result drawn (default predict.png). Also prints it as JSON.\n");
   return rc;
 }
+
+// One JSON line (keys in the order given), and frees the object.
+static void print_json(json_t *o) {
+  char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(8));
+  if (s) printf("%s\n", s);
+  free(s);
+  json_decref(o);
+}
+
+static int predict(const char *ckpt, const char *image, const char *text, const char *out,
+                   const char *weights, const gw_config *cfg, const gw_model_ops *ops,
+                   const gw_model_info *info_in, const gw_image *imp, int32_t *tokens,
+                   int32_t length, int L, int32_t label);
 
 int cmd_predict(int argc, char **argv) {
   const char *ckpt = NULL, *image = NULL, *text = "", *out = "predict.png", *weights = NULL;
@@ -36,32 +52,77 @@ int cmd_predict(int argc, char **argv) {
     }
   }
   if (!ckpt || !image) return usage(stderr, 2);
+  if (weights && strcmp(weights, "ema") && strcmp(weights, "raw")) {
+    fprintf(stderr, "gw predict: --weights is ema or raw, not '%s'\n", weights);
+    return 2;
+  }
   gw_init();
   gw_config cfg;
-  const gw_model_ops *ops;
+  gw_config_init(&cfg);
+  const gw_model_ops *ops = NULL;
   gw_model_info info;
   gw_vocab vocab = {0};
+  gw_image im = {0};
+  int32_t *tokens = NULL, length = 0, label = 0;
+  int rc = 0;
   char *yaml = gw_ckpt_config(ckpt);
-  if (!yaml || gw_train_load_config_string(&cfg, yaml, ckpt, &ops) < 0 ||
-      gw_ckpt_model_info(ckpt, &info) < 0) {
-    fprintf(stderr, "gw predict: %s: %s\n", ckpt, gw_last_error());
+  if (!yaml) {
+    fprintf(stderr, "gw predict: %s (is it a checkpoint of gw train?)\n", gw_last_error());
     return 1;
   }
+  rc = gw_train_load_config_string(&cfg, yaml, ckpt, &ops) < 0 || gw_ckpt_model_info(ckpt, &info) < 0;
   free(yaml);
+  if (rc) {
+    fprintf(stderr, "gw predict: %s: %s\n", ckpt, gw_last_error());
+    goto done;
+  }
+  if (weights && !strcmp(weights, "ema") && gw_cfg_float(&cfg, "train.ema") <= 0) {
+    fprintf(stderr, "gw predict: %s was trained without EMA (train.ema = 0): use --weights raw\n", ckpt);
+    rc = 1;
+    goto done;
+  }
   bool needs_text = ops->task != GW_TASK_CLASSIFY;
   if (needs_text && gw_ckpt_vocab(ckpt, &vocab) < 0) {
     fprintf(stderr, "gw predict: %s holds no vocabulary\n", ckpt);
-    return 1;
+    rc = 1;
+    goto done;
   }
   if (needs_text && !text[0]) {
     fprintf(stderr, "gw predict: this model (%s) needs --text\n", ops->name);
-    return 2;
+    rc = 2;
+    goto done;
   }
-  gw_image im;
+  int L = info.max_len > 0 ? info.max_len : 1;
+  tokens = calloc((size_t)L, sizeof *tokens);
+  if (needs_text) length = gw_vocab_encode(&vocab, text, tokens, L);
+  if (needs_text && length == 0) {
+    fprintf(stderr, "gw predict: the text has no words\n");
+    rc = 2;
+    goto done;
+  }
   if (gw_image_load(image, &im) < 0) {
     fprintf(stderr, "gw predict: %s\n", gw_last_error());
-    return 1;
+    rc = 1;
+    goto done;
   }
+  rc = predict(ckpt, image, text, out, weights, &cfg, ops, &info, &im, needs_text ? tokens : NULL,
+               length, L, label);
+done:
+  free(tokens);
+  if (im.pixels) gw_image_free(&im);
+  if (vocab.words) gw_vocab_free(&vocab);
+  gw_config_free(&cfg);
+  return rc;
+}
+
+// Runs the model on the image (and text) and reports the result; 0 or 1.
+static int predict(const char *ckpt, const char *image, const char *text, const char *out,
+                   const char *weights, const gw_config *cfg, const gw_model_ops *ops,
+                   const gw_model_info *info_in, const gw_image *imp, int32_t *tokens,
+                   int32_t length, int L, int32_t label) {
+  gw_model_info info = *info_in;
+  gw_image im = *imp;
+  bool needs_text = tokens != NULL;
   // the model's input: the image letterboxed to its size, the text encoded with its vocabulary
   int S = info.image_size;
   gw_letterbox lb = gw_letterbox_of(im.w, im.h, S);
@@ -70,13 +131,6 @@ int cmd_predict(int argc, char **argv) {
   float *pixels = malloc((size_t)3 * S * S * sizeof(float));
   for (int c = 0; c < 3; c++)
     for (int p = 0; p < S * S; p++) pixels[c * S * S + p] = square[3 * p + c] / 255.0f - 0.5f;
-  int L = info.max_len > 0 ? info.max_len : 1;
-  int32_t *tokens = calloc((size_t)L, sizeof *tokens), length = 0, label = 0;
-  if (needs_text) length = gw_vocab_encode(&vocab, text, tokens, L);
-  if (needs_text && length == 0) {
-    fprintf(stderr, "gw predict: the text has no words\n");
-    return 2;
-  }
   int64_t index = 0;
   float box[4] = {0};
   gw_batch b = {.n = 1, .size = S, .images = pixels, .tokens = needs_text ? tokens : NULL,
@@ -84,13 +138,15 @@ int cmd_predict(int argc, char **argv) {
   gw_dataset d = {.task = ops->task, .max_len = needs_text ? L : 0, .size = S, .n_answers = info.n_answers};
   gw_nn nn;
   gw_nn_init(&nn, 1);
-  void *model = ops->create(&nn, &cfg, &info);
+  void *model = ops->create(&nn, cfg, &info);
   gw_ema ema;
-  bool use_ema = gw_cfg_float(&cfg, "train.ema") > 0 && (!weights || !strcmp(weights, "ema"));
-  if (use_ema) gw_ema_init(&ema, &nn, (float)gw_cfg_float(&cfg, "train.ema"));
+  bool use_ema = gw_cfg_float(cfg, "train.ema") > 0 && (!weights || !strcmp(weights, "ema"));
+  if (use_ema) gw_ema_init(&ema, &nn, (float)gw_cfg_float(cfg, "train.ema"));
+  int rc = 0;
   if (gw_ckpt_load(ckpt, &nn, NULL, use_ema ? &ema : NULL, NULL) < 0) {
     fprintf(stderr, "gw predict: %s\n", gw_last_error());
-    return 1;
+    rc = 1;
+    goto done;
   }
   if (use_ema) gw_ema_swap(&ema);
   gw_nn_train(&nn, false);
@@ -106,39 +162,47 @@ int cmd_predict(int argc, char **argv) {
   int factor = im.w < 256 ? (256 + im.w - 1) / im.w : 1, W, H;
   char caption[512];
   float src_box[4];
+  char *labels = gw_ckpt_labels(ckpt), name[128];
   if (ops->task == GW_TASK_REC) {
-    gw_letterbox_back(&lb, box, src_box);
-    printf("box %.1f %.1f %.1f %.1f  (x1 y1 x2 y2 in the pixels of %s)\n", src_box[0], src_box[1],
-           src_box[2], src_box[3], image);
-    printf("{\"image\": \"%s\", \"text\": \"%s\", \"box\": [%.2f, %.2f, %.2f, %.2f]}\n", image, text,
-           src_box[0], src_box[1], src_box[2], src_box[3]);
+    // back into FILE's pixels (the model saw it letterboxed), clamped to the image
+    float lb4[4] = {(float)lb.scale_x, (float)lb.scale_y, (float)lb.dx, (float)lb.dy};
+    gw_box_unletterbox(box, lb4, (float)im.w, (float)im.h, src_box);
+    printf("box %.1f %.1f %.1f %.1f  (x1 y1 x2 y2 in the pixels of %s, %dx%d)\n", src_box[0],
+           src_box[1], src_box[2], src_box[3], image, im.w, im.h);
+    // the box rounded to 1/100 pixel in the JSON line
+    double r[4];
+    for (int k = 0; k < 4; k++) r[k] = round(src_box[k] * 100.0) / 100.0;
+    print_json(json_pack("{s:s, s:s, s:[f, f, f, f]}", "image", image, "text", text, "box", r[0],
+                         r[1], r[2], r[3]));
     snprintf(caption, sizeof caption, "%s", text);
   } else if (ops->task == GW_TASK_VQA) {
-    printf("answer id %d\n{\"image\": \"%s\", \"question\": \"%s\", \"answer_id\": %d}\n", answer,
-           image, text, answer);
-    snprintf(caption, sizeof caption, "%s -> answer %d", text, answer);
+    gw_train_label(labels, answer, name, sizeof name);
+    printf("answer %s\n", name);
+    print_json(json_pack("{s:s, s:s, s:s, s:i}", "image", image, "question", text, "answer", name,
+                         "answer_id", answer));
+    snprintf(caption, sizeof caption, "%s -> %s", text, name);
   } else {
-    printf("class %d\n{\"image\": \"%s\", \"class\": %d}\n", cls, image, cls);
-    snprintf(caption, sizeof caption, "class %d", cls);
+    gw_train_label(labels, cls, name, sizeof name);
+    printf("class %s\n", name);
+    print_json(json_pack("{s:s, s:s, s:i}", "image", image, "class", name, "class_id", cls));
+    snprintf(caption, sizeof caption, "class: %s", name);
   }
+  free(labels);
   uint8_t *pic = gw_draw_enlarge(im.pixels, im.w, im.h, factor, 40, &W, &H);
   if (ops->task == GW_TASK_REC) {
     float big[4] = {src_box[0] * factor, src_box[1] * factor, src_box[2] * factor, src_box[3] * factor};
     gw_draw_box(pic, W, H, big, red, 2 + factor / 4);
   }
   gw_draw_text(pic, W, H, 4, im.h * factor + 6, caption, black, 2);
-  int rc = stbi_write_png(out, W, H, 3, pic, W * 3) ? 0 : 1;
+  rc = stbi_write_png(out, W, H, 3, pic, W * 3) ? 0 : 1;
   if (rc) fprintf(stderr, "gw predict: cannot write %s\n", out);
   else printf("wrote %s\n", out);
   free(pic);
+done:
   free(square);
   free(pixels);
-  free(tokens);
-  gw_image_free(&im);
   ops->destroy(model);
   if (use_ema) gw_ema_free(&ema);
   gw_nn_free(&nn);
-  if (vocab.words) gw_vocab_free(&vocab);
-  gw_config_free(&cfg);
   return rc;
 }

@@ -1,27 +1,100 @@
 #include "eval/evaluate.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <jansson.h>
+
+#include "datasets/sw_text.h"
 #include "eval/metrics.h"
+#include "tensor/h5io.h"
 
-void gw_metrics_set(gw_metrics *m, const char *name, double value) {
+static void set(gw_metrics *m, const char *name, double value, bool detail) {
   for (int i = 0; i < m->n; i++)
     if (!strcmp(m->name[i], name)) {
       m->value[i] = value;
+      m->detail[i] = detail;
       return;
     }
   if (m->n == GW_MAX_METRICS) return;
   snprintf(m->name[m->n], sizeof m->name[0], "%s", name);
+  m->detail[m->n] = detail;
   m->value[m->n++] = value;
 }
+
+bool gw_metric_is_breakdown(const char *name) {
+  const char *l = strstr(name, "_L");
+  return (l && isdigit((unsigned char)l[2]) && !l[3]) || !strncmp(name, "vqa_acc_q_", 10);
+}
+
+void gw_metrics_set(gw_metrics *m, const char *name, double value) { set(m, name, value, false); }
+void gw_metrics_set_detail(gw_metrics *m, const char *name, double value) { set(m, name, value, true); }
 
 double gw_metrics_get(const gw_metrics *m, const char *name) {
   for (int i = 0; i < m->n; i++)
     if (!strcmp(m->name[i], name)) return m->value[i];
   return NAN;
+}
+
+// A JSON string (names and paths may hold quotes or backslashes).
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", (unsigned char)*s);
+    else fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+int gw_metrics_write_json(const char *path, const gw_metrics *m, const char *split, int64_t step,
+                          const char *weights, const char *checkpoint) {
+  char tmp[2100];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    gw_set_error("%s: cannot write (%s)", tmp, strerror(errno));
+    return -1;
+  }
+  fprintf(f, "{\n  \"split\": ");
+  json_str(f, split);
+  fprintf(f, ",\n  \"step\": %lld,\n  \"weights\": ", (long long)step);
+  json_str(f, weights);
+  if (checkpoint) {
+    fprintf(f, ",\n  \"checkpoint\": ");
+    json_str(f, checkpoint);
+  }
+  fprintf(f, ",\n  \"protocol\": ");
+  json_str(f, m->protocol);
+  for (int i = 0; i < m->n; i++) {
+    fprintf(f, ",\n  ");
+    json_str(f, m->name[i]);
+    fprintf(f, ": %.6g", m->value[i]);
+  }
+  fprintf(f, "\n}\n");
+  if (fclose(f) != 0 || rename(tmp, path) != 0) {
+    gw_set_error("%s: cannot write (%s)", path, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+void gw_metrics_write_jsonl(FILE *f, const gw_metrics *m, const char *split, int64_t step) {
+  fprintf(f, "{\"step\": %lld, \"split\": ", (long long)step);
+  json_str(f, split);
+  for (int i = 0; i < m->n; i++) {
+    fprintf(f, ", ");
+    json_str(f, m->name[i]);
+    fprintf(f, ": %.6g", m->value[i]);
+  }
+  fprintf(f, "}\n");
 }
 
 const char *gw_main_metric(gw_data_task task) {
@@ -32,6 +105,65 @@ const char *gw_main_metric(gw_data_task task) {
     default: return "top1";
   }
 }
+
+// ---- what the data set's file says beyond the loader's arrays ----
+
+// An optional array of d's file with `rows` rows of `cols` values, as floats (NULL when the file
+// does not have it, or has it in another shape).
+static float *optional_array(const gw_dataset *d, const char *name, int64_t rows, int cols) {
+  gw_h5 *f = gw_h5_open(d->path);
+  if (!f) return NULL;
+  float *v = NULL;
+  int nd;
+  int64_t shape[GW_MAX_DIMS];
+  if (gw_h5_exists(f, name) && gw_h5_array_shape(f, name, &nd, shape) == 0 && shape[0] == rows &&
+      ((cols == 1 && nd == 1) || (nd == 2 && shape[1] == cols))) {
+    v = malloc((size_t)(rows * cols + 1) * sizeof *v);
+    if (gw_h5_read_array(f, name, GW_H5_F32, nd, shape, v) < 0) {
+      free(v);
+      v = NULL;
+    }
+  }
+  gw_h5_close(f);
+  return v;
+}
+
+// The names of the question families of a VQA data set: meta.json's "question_families", else
+// shapes world's own for a generated set (meta.json has sw_version), else NULL.
+static json_t *family_names(const gw_dataset *d, bool *shapes_world) {
+  char dir[1100], meta[1200];
+  snprintf(dir, sizeof dir, "%s", d->path);
+  snprintf(meta, sizeof meta, "%s/meta.json", dirname(dir));
+  json_t *m = json_load_file(meta, 0, NULL);
+  *shapes_world = m && json_object_get(m, "sw_version");
+  json_t *names = m ? json_object_get(m, "question_families") : NULL;
+  if (names) json_incref(names);
+  json_decref(m);
+  if (!names && *shapes_world) {
+    names = json_array();
+    for (int k = 0; k < SW_N_Q_FAMILIES; k++)
+      json_array_append_new(names, json_string(sw_question_family_names[k]));
+  }
+  return names;
+}
+
+// A metric name from a free-form label: lower case, runs of other characters as one '_'.
+static void key_of(const char *prefix, const char *label, char *out, size_t n) {
+  size_t len = (size_t)snprintf(out, n, "%s", prefix);
+  bool sep = false;
+  for (const char *p = label; *p && len + 2 < n; p++) {
+    if (isalnum((unsigned char)*p)) {
+      if (sep && len > strlen(prefix)) out[len++] = '_';
+      out[len++] = (char)tolower((unsigned char)*p);
+      sep = false;
+    } else {
+      sep = true;
+    }
+  }
+  out[len] = '\0';
+}
+
+// ---- evaluation ----
 
 int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_dataset *d,
                 int batch_size, int64_t max_samples, gw_metrics *out) {
@@ -44,15 +176,17 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
   gw_nn_train(nn, false);
   bool prev = gw_no_grad_begin();
   float *pred_boxes = NULL, *gt_boxes = NULL, *img_emb = NULL, *txt_emb = NULL;
-  int32_t *levels = NULL;
-  double vqa_sum = 0.0, vqa_family_sum[64] = {0};
-  int64_t vqa_family_n[64] = {0}, right = 0;
+  int32_t *levels = NULL, *sample_image = malloc((size_t)(n + 1) * sizeof *sample_image);
+  int64_t *sample = malloc((size_t)(n + 1) * sizeof *sample);  // row -> sample of the split
+  double *vqa = NULL;
+  int64_t right = 0;
   int dim = 0;
   if (d->task == GW_TASK_REC) {
-    pred_boxes = malloc((size_t)n * 4 * sizeof(float));
-    gt_boxes = malloc((size_t)n * 4 * sizeof(float));
-    levels = malloc((size_t)n * sizeof(int32_t));
+    pred_boxes = malloc((size_t)(n + 1) * 4 * sizeof(float));
+    gt_boxes = malloc((size_t)(n + 1) * 4 * sizeof(float));
+    levels = malloc((size_t)(n + 1) * sizeof(int32_t));
   }
+  if (d->task == GW_TASK_VQA) vqa = malloc((size_t)(n + 1) * sizeof *vqa);
   gw_arena *arena = gw_arena_current();
   for (int64_t done = 0; done < n;) {
     const gw_batch *b = gw_loader_next(&l);
@@ -66,27 +200,18 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
     o.boxes = boxes;
     o.answer = answer;
     o.label = label;
-    if (d->task == GW_TASK_CAPTION) {  // the model says its embedding size through o.dim
-      o.image_emb = NULL;
-      o.text_emb = NULL;
-    }
-    ops->predict(model, &in, &o);
+    ops->predict(model, &in, &o);  // retrieval: the model says its embedding size through o.dim
     for (int i = 0; i < take; i++) {
       int64_t at = done + i;
+      sample[at] = b->index[i];
+      sample_image[at] = d->image_of[b->index[i]];
       switch (d->task) {
         case GW_TASK_REC:
           memcpy(pred_boxes + 4 * at, boxes + 4 * i, 4 * sizeof(float));
           memcpy(gt_boxes + 4 * at, b->boxes + 4 * i, 4 * sizeof(float));
           levels[at] = b->levels[i];
           break;
-        case GW_TASK_VQA: {
-          double acc = gw_vqa_accuracy(answer[i], d->answers10 + 10 * b->index[i]);
-          int fam = d->family[b->index[i]] & 63;
-          vqa_sum += acc;
-          vqa_family_sum[fam] += acc;
-          vqa_family_n[fam]++;
-          break;
-        }
+        case GW_TASK_VQA: vqa[at] = gw_vqa_accuracy(answer[i], d->answers10 + 10 * b->index[i]); break;
         case GW_TASK_CLASSIFY: right += label[i] == b->labels[i]; break;
         case GW_TASK_CAPTION:
           if (o.dim && !img_emb) {
@@ -107,6 +232,21 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
   int rc = 0;
   gw_metrics_set(out, "samples", (double)n);
   if (d->task == GW_TASK_REC) {
+    // converted data: boxes back into the source image's pixels, predictions clamped to it
+    float *lb = optional_array(d, "source/letterbox", d->n_images, 4);
+    float *size = lb ? optional_array(d, "source/size", d->n_images, 2) : NULL;
+    if (lb && size)
+      for (int64_t i = 0; i < n; i++) {
+        const float *box_lb = lb + 4 * (int64_t)sample_image[i], *wh = size + 2 * (int64_t)sample_image[i];
+        gw_box_unletterbox(pred_boxes + 4 * i, box_lb, wh[0], wh[1], pred_boxes + 4 * i);
+        gw_box_unletterbox(gt_boxes + 4 * i, box_lb, wh[0], wh[1], gt_boxes + 4 * i);
+      }
+    snprintf(out->protocol, sizeof out->protocol,
+             "REC: top-1 box per expression, IoU >= t of x1 y1 x2 y2 pixel-edge boxes "
+             "(continuous, no +1) in %s pixels",
+             lb && size ? "source-image" : "the data set's image");
+    free(lb);
+    free(size);
     gw_rec_metrics r;
     gw_rec_evaluate(pred_boxes, gt_boxes, levels, n, &r);
     gw_metrics_set(out, "acc@0.5", r.acc50);
@@ -114,48 +254,107 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
     gw_metrics_set(out, "miou", r.miou);
     for (int lv = 0; lv < 4; lv++)
       if (r.n_level[lv]) {
-        char key[32];
+        char key[GW_METRIC_NAME];
         snprintf(key, sizeof key, "acc@0.5_L%d", lv);
-        gw_metrics_set(out, key, r.acc50_level[lv]);
+        gw_metrics_set_detail(out, key, r.acc50_level[lv]);
+        snprintf(key, sizeof key, "acc@0.75_L%d", lv);
+        gw_metrics_set_detail(out, key, r.acc75_level[lv]);
+        snprintf(key, sizeof key, "miou_L%d", lv);
+        gw_metrics_set_detail(out, key, r.miou_level[lv]);
       }
   } else if (d->task == GW_TASK_VQA) {
-    gw_metrics_set(out, "vqa_acc", n ? vqa_sum / (double)n : 0.0);
-    for (int fam = 0; fam < 64; fam++)
-      if (vqa_family_n[fam]) {
-        char key[32];
-        snprintf(key, sizeof key, "vqa_acc_family%d", fam);
-        gw_metrics_set(out, key, vqa_family_sum[fam] / (double)vqa_family_n[fam]);
+    snprintf(out->protocol, sizeof out->protocol,
+             "VQA v2 accuracy: mean over the 10 leave-one-out subsets of min(1, matches / 3); "
+             "per type the same mean (not vqaEval.py's last-subset value)");
+    // VQA v2's answer types, in the order of questions/answer_type: yes/no, number, other
+    enum { N_TYPES = 3 };
+    double sum = 0.0, type_sum[N_TYPES] = {0};
+    int64_t type_n[N_TYPES] = {0};
+    enum { MAX_FAM = 256 };
+    double *fam_sum = calloc(MAX_FAM, sizeof *fam_sum);
+    int64_t *fam_n = calloc(MAX_FAM, sizeof *fam_n);
+    bool shapes_world;
+    json_t *names = family_names(d, &shapes_world);
+    float *types = optional_array(d, "questions/answer_type", d->n_samples, 1);
+    for (int64_t i = 0; i < n; i++) {
+      sum += vqa[i];
+      int32_t fam = d->family ? d->family[sample[i]] : -1;
+      int type = types ? (int)types[sample[i]] : -1;
+      if (type < 0 && shapes_world && fam >= 0 && fam < SW_N_Q_FAMILIES) type = sw_question_answer_type(fam);
+      if (type >= 0 && type < N_TYPES) type_sum[type] += vqa[i], type_n[type]++;
+      if (fam >= 0 && fam < MAX_FAM) fam_sum[fam] += vqa[i], fam_n[fam]++;
+    }
+    gw_metrics_set(out, "vqa_acc", n ? sum / (double)n : 0.0);
+    for (int t = 0; t < N_TYPES; t++)
+      if (type_n[t]) {
+        char key[GW_METRIC_NAME];
+        snprintf(key, sizeof key, "vqa_acc_%s", sw_answer_type_names[t]);
+        gw_metrics_set(out, key, type_sum[t] / (double)type_n[t]);
       }
+    for (int fam = 0; fam < MAX_FAM; fam++)
+      if (fam_n[fam]) {
+        char key[GW_METRIC_NAME], num[16];
+        const char *name = json_string_value(json_array_get(names, (size_t)fam));
+        snprintf(num, sizeof num, "%d", fam);
+        key_of("vqa_acc_q_", name ? name : num, key, sizeof key);
+        gw_metrics_set_detail(out, key, fam_sum[fam] / (double)fam_n[fam]);
+      }
+    json_decref(names);
+    free(types);
+    free(fam_sum);
+    free(fam_n);
   } else if (d->task == GW_TASK_CLASSIFY) {
+    snprintf(out->protocol, sizeof out->protocol, "top-1 accuracy over the split");
     gw_metrics_set(out, "top1", n ? (double)right / (double)n : 0.0);
   } else if (d->task == GW_TASK_CAPTION) {
-    // captions come grouped by image: images are the distinct rows; each has `per` captions
-    int per = 0;
-    while (per < n && d->image_of[per] == d->image_of[0]) per++;
-    int64_t n_img = per ? n / per : 0;
+    snprintf(out->protocol, sizeof out->protocol,
+             "retrieval: i2t R@K = images whose best-ranked own caption is in the top K; t2i R@K "
+             "= captions whose image is in the top K");
+    // the images are the distinct image rows of the captions evaluated, in order of appearance
+    int32_t *group = malloc((size_t)(d->n_images + 1) * sizeof *group);
+    int32_t *cap_image = malloc((size_t)(n + 1) * sizeof *cap_image);
+    int64_t *first = malloc((size_t)(n + 1) * sizeof *first), n_img = 0;
+    for (int64_t i = 0; i < d->n_images; i++) group[i] = -1;
+    for (int64_t j = 0; j < n; j++) {
+      int32_t im = sample_image[j];
+      if (group[im] < 0) {
+        group[im] = (int32_t)n_img;
+        first[n_img++] = j;
+      }
+      cap_image[j] = group[im];
+    }
     if (!img_emb || n_img < 1) {
       gw_set_error("evaluate: the model gave no embeddings for retrieval");
       rc = -1;
     } else {
-      float *sim = malloc((size_t)(n_img * n_img * per) * sizeof(float));
-      for (int64_t i = 0; i < n_img; i++)
-        for (int64_t j = 0; j < n_img * per; j++) {
+      float *sim = malloc((size_t)(n_img * n) * sizeof(float));
+      for (int64_t i = 0; i < n_img; i++) {
+        const float *e = img_emb + first[i] * dim;
+        for (int64_t j = 0; j < n; j++) {
           float s = 0.0f;
-          for (int k = 0; k < dim; k++) s += img_emb[(i * per) * dim + k] * txt_emb[j * dim + k];
-          sim[i * n_img * per + j] = s;
+          for (int k = 0; k < dim; k++) s += e[k] * txt_emb[j * dim + k];
+          sim[i * n + j] = s;
         }
+      }
       gw_recall rec;
-      gw_retrieval_recall(sim, n_img, per, &rec);
+      gw_retrieval_recall_ragged(sim, n_img, n, cap_image, &rec);
       static const char *const ks[3] = {"1", "5", "10"};
       for (int k = 0; k < 3; k++) {
-        char key[32];
+        char key[GW_METRIC_NAME];
         snprintf(key, sizeof key, "i2t_r@%s", ks[k]);
         gw_metrics_set(out, key, rec.i2t[k]);
+      }
+      for (int k = 0; k < 3; k++) {
+        char key[GW_METRIC_NAME];
         snprintf(key, sizeof key, "t2i_r@%s", ks[k]);
         gw_metrics_set(out, key, rec.t2i[k]);
       }
+      gw_metrics_set(out, "rsum", rec.rsum);
       free(sim);
     }
+    free(group);
+    free(cap_image);
+    free(first);
   }
   gw_no_grad_end(prev);
   gw_nn_train(nn, was_training);
@@ -163,6 +362,9 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
   free(pred_boxes);
   free(gt_boxes);
   free(levels);
+  free(vqa);
+  free(sample_image);
+  free(sample);
   free(img_emb);
   free(txt_emb);
   return rc;

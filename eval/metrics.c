@@ -15,20 +15,31 @@ double gw_box_iou_xyxy(const float *a, const float *b) {
   return ua > 0 ? inter / ua : 0.0;
 }
 
+void gw_box_unletterbox(const float in[4], const float lb[4], float w, float h, float out[4]) {
+  const float lim[4] = {w, h, w, h};
+  for (int k = 0; k < 4; k++) {
+    double v = ((double)in[k] - lb[2 + k % 2]) / lb[k % 2];
+    out[k] = (float)fmin(fmax(v, 0.0), (double)lim[k]);
+  }
+}
+
 void gw_rec_evaluate(const float *pred, const float *gt, const int32_t *levels, int64_t n,
                      gw_rec_metrics *out) {
   memset(out, 0, sizeof *out);
   out->n = n;
-  int64_t hit50 = 0, hit75 = 0, lvl_hit[4] = {0};
-  double iou_sum = 0.0;
+  int64_t hit50 = 0, hit75 = 0, lvl_hit50[4] = {0}, lvl_hit75[4] = {0};
+  double iou_sum = 0.0, lvl_iou[4] = {0};
   for (int64_t i = 0; i < n; i++) {
     double iou = gw_box_iou_xyxy(pred + 4 * i, gt + 4 * i);
     iou_sum += iou;
     hit50 += iou >= 0.5;
     hit75 += iou >= 0.75;
     if (levels && levels[i] >= 0 && levels[i] < 4) {
-      out->n_level[levels[i]]++;
-      lvl_hit[levels[i]] += iou >= 0.5;
+      int l = levels[i];
+      out->n_level[l]++;
+      lvl_hit50[l] += iou >= 0.5;
+      lvl_hit75[l] += iou >= 0.75;
+      lvl_iou[l] += iou;
     }
   }
   if (n) {
@@ -36,8 +47,12 @@ void gw_rec_evaluate(const float *pred, const float *gt, const int32_t *levels, 
     out->acc75 = (double)hit75 / (double)n;
     out->miou = iou_sum / (double)n;
   }
-  for (int l = 0; l < 4; l++)
-    out->acc50_level[l] = out->n_level[l] ? (double)lvl_hit[l] / (double)out->n_level[l] : 0.0;
+  for (int l = 0; l < 4; l++) {
+    double m = (double)out->n_level[l];
+    out->acc50_level[l] = m ? (double)lvl_hit50[l] / m : 0.0;
+    out->acc75_level[l] = m ? (double)lvl_hit75[l] / m : 0.0;
+    out->miou_level[l] = m ? lvl_iou[l] / m : 0.0;
+  }
 }
 
 double gw_vqa_accuracy(int32_t predicted, const int32_t *humans) {
@@ -148,29 +163,40 @@ void gw_vqa_normalize(char *answer, int len) {
 
 // ---- retrieval ----
 
-void gw_retrieval_recall(const float *sim, int64_t n_images, int per, gw_recall *out) {
+void gw_retrieval_recall_ragged(const float *sim, int64_t n_images, int64_t n_caps,
+                                const int32_t *cap_image, gw_recall *out) {
   static const int K[3] = {1, 5, 10};
-  int64_t n_caps = n_images * per;
   int64_t i2t_hits[3] = {0}, t2i_hits[3] = {0};
   for (int64_t i = 0; i < n_images; i++) {
     // rank of the best own caption: captions scoring higher than it
     const float *row = sim + i * n_caps;
     float best = -INFINITY;
-    for (int k = 0; k < per; k++) best = fmaxf(best, row[i * per + k]);
+    for (int64_t j = 0; j < n_caps; j++)
+      if (cap_image[j] == i) best = fmaxf(best, row[j]);
     int64_t above = 0;
     for (int64_t j = 0; j < n_caps; j++) above += row[j] > best;
     for (int k = 0; k < 3; k++) i2t_hits[k] += above < K[k];
   }
   for (int64_t j = 0; j < n_caps; j++) {
-    int64_t own = j / per, above = 0;
+    int64_t own = cap_image[j], above = 0;
     float s = sim[own * n_caps + j];
     for (int64_t i = 0; i < n_images; i++) above += sim[i * n_caps + j] > s;
     for (int k = 0; k < 3; k++) t2i_hits[k] += above < K[k];
   }
+  out->rsum = 0.0;
   for (int k = 0; k < 3; k++) {
     out->i2t[k] = n_images ? (double)i2t_hits[k] / (double)n_images : 0.0;
     out->t2i[k] = n_caps ? (double)t2i_hits[k] / (double)n_caps : 0.0;
+    out->rsum += out->i2t[k] + out->t2i[k];
   }
+}
+
+void gw_retrieval_recall(const float *sim, int64_t n_images, int per, gw_recall *out) {
+  int64_t n_caps = n_images * per;
+  int32_t *owner = malloc((size_t)(n_caps ? n_caps : 1) * sizeof *owner);
+  for (int64_t j = 0; j < n_caps; j++) owner[j] = (int32_t)(j / per);
+  gw_retrieval_recall_ragged(sim, n_images, n_caps, owner, out);
+  free(owner);
 }
 
 void gw_mean_std(const double *v, int n, double *mean, double *std) {

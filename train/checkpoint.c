@@ -29,8 +29,12 @@ static char *vocab_text(const gw_vocab *v) {
 }
 
 int gw_ckpt_save(const char *path, gw_nn *nn, const gw_optim *opt, const gw_ema *ema,
-                 const gw_train_state *st, const char *config_yaml, const char *model_name,
-                 const gw_vocab *vocab, const gw_model_info *info) {
+                 const gw_train_state *st, const gw_ckpt_meta *meta) {
+  static const gw_ckpt_meta none = {0};
+  if (!meta) meta = &none;
+  const char *config_yaml = meta->config_yaml, *model_name = meta->model_name;
+  const gw_vocab *vocab = meta->vocab;
+  const gw_model_info *info = meta->info;
   gw_h5 *f = gw_h5_create(path);
   if (!f) return -1;
   int rc = gw_nn_save(nn, f, "params");
@@ -53,7 +57,10 @@ int gw_ckpt_save(const char *path, gw_nn *nn, const gw_optim *opt, const gw_ema 
     memcpy(&best, &st->best_value, sizeof best);
     rc |= set_u64(f, "best_value_bits", best);
     rc |= gw_h5_set_attr_i64(f, "", "best_step", st->best_step);
+    if (st->total_steps > 0) rc |= gw_h5_set_attr_i64(f, "", "schedule_total_steps", st->total_steps);
   }
+  if (rc == 0) rc = gw_h5_set_attr_i64(f, "", "param_count", gw_nn_param_count(nn, true));
+  if (rc == 0 && meta->labels) rc = gw_h5_set_attr_str(f, "", "labels", meta->labels);
   if (rc == 0 && config_yaml) rc = gw_h5_set_attr_str(f, "", "config", config_yaml);
   if (rc == 0 && model_name) rc = gw_h5_set_attr_str(f, "", "model", model_name);
   if (rc == 0 && info) {
@@ -109,6 +116,8 @@ int gw_ckpt_load(const char *path, gw_nn *nn, gw_optim *opt, gw_ema *ema, gw_tra
       rc = -1;
     } else {
       memcpy(&st->best_value, &best, sizeof best);
+      if (gw_h5_get_attr_i64(f, "", "schedule_total_steps", &st->total_steps) < 0)
+        st->total_steps = 0;  // written before the schedule's length was recorded
     }
   }
   gw_h5_close(f);
@@ -149,4 +158,29 @@ int gw_ckpt_vocab(const char *path, gw_vocab *v) {
     if (id >= GW_N_SPECIAL) gw_vocab_add(v, w);
   free(text);
   return 0;
+}
+
+int gw_ckpt_vocab_hash(const char *path, uint64_t *hash) {
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return -1;
+  int rc = get_u64(f, "vocab_hash", hash);
+  gw_h5_close(f);
+  return rc;
+}
+
+char *gw_ckpt_labels(const char *path) {
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return NULL;
+  char *s = gw_h5_get_attr_str(f, "", "labels");
+  gw_h5_close(f);
+  return s;
+}
+
+int64_t gw_ckpt_step(const char *path) {
+  gw_h5 *f = gw_h5_open(path);
+  if (!f) return -1;
+  int64_t step;
+  if (gw_h5_get_attr_i64(f, "", "step", &step) < 0) step = -1;
+  gw_h5_close(f);
+  return step;
 }

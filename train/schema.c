@@ -13,7 +13,7 @@ static const gw_cfg_key TRAIN_KEYS[] = {
     {"train.beta1", GW_CFG_FLOAT, "0.9", 0, 1, NULL, "Adam beta1"},
     {"train.beta2", GW_CFG_FLOAT, "0.999", 0, 1, NULL, "Adam beta2"},
     {"train.schedule", GW_CFG_ENUM, "warmup_cosine", 1, 0, "constant|step|warmup_cosine", "learning-rate schedule"},
-    {"train.warmup_steps", GW_CFG_INT, "0", 0, 1e9, NULL, "linear warm-up steps"},
+    {"train.warmup_steps", GW_CFG_INT, "0", 0, 1e9, NULL, "linear warm-up steps (with every schedule)"},
     {"train.min_lr_factor", GW_CFG_FLOAT, "0", 0, 1, NULL, "cosine schedule: final lr / base lr"},
     {"train.step_size", GW_CFG_INT, "1000", 1, 1e9, NULL, "step schedule: steps between decays"},
     {"train.gamma", GW_CFG_FLOAT, "0.1", 0, 1, NULL, "step schedule: decay factor"},
@@ -28,8 +28,8 @@ static const gw_cfg_key TRAIN_KEYS[] = {
     {"train.best_metric", GW_CFG_STRING, "", 1, 0, NULL, "metric that picks best.h5 (empty: the task's main metric)"},
     {"train.eval_max", GW_CFG_INT, "0", 0, 1e9, NULL, "evaluate on at most N samples during training (0: all)"},
     {"train.groups.*.prefix", GW_CFG_STRING, "", 1, 0, NULL, "parameter group: parameters whose name starts with this"},
-    {"train.groups.*.lr", GW_CFG_FLOAT, "1e-3", 0, 10, NULL, "parameter group: its learning rate"},
-    {"train.groups.*.weight_decay", GW_CFG_FLOAT, "0", 0, 1, NULL, "parameter group: its weight decay"},
+    {"train.groups.*.lr", GW_CFG_FLOAT, "train.lr", 0, 10, NULL, "parameter group: its learning rate (the schedule scales it too)"},
+    {"train.groups.*.weight_decay", GW_CFG_FLOAT, "train.weight_decay", 0, 1, NULL, "parameter group: its weight decay"},
 };
 
 const gw_cfg_schema gw_trainer_schema = {"trainer", TRAIN_KEYS, sizeof TRAIN_KEYS / sizeof TRAIN_KEYS[0]};

@@ -1,10 +1,12 @@
 // The trainer: one run from a config, or the continuation of one.
 //
 //   RUN_DIR/config.yaml      the resolved config
-//   RUN_DIR/log.csv          every step: step, loss, each loss term, lr, grad norm, seconds
+//   RUN_DIR/log.csv          every step: step, loss, each loss term (loss_<name>), lr, grad norm,
+//                            seconds
 //   RUN_DIR/metrics.jsonl    every evaluation
 //   RUN_DIR/metrics-SPLIT.json   the final evaluation of each split
 //   RUN_DIR/ckpt/step_N.h5   the last train.keep_last checkpoints, and ckpt/best.h5
+//   RUN_DIR/vis/sampleNN.png (and .txt)   sample predictions of the final evaluation
 //   RUN_DIR/report.html      curves, config and sample predictions
 #ifndef GW_TRAIN_TRAINER_H
 #define GW_TRAIN_TRAINER_H
@@ -41,5 +43,14 @@ int gw_train_load_config_string(gw_config *cfg, const char *yaml, const char *or
 // and returns the directory to open for the model's task in dir (CLASSIFY: its few-shot set).
 int gw_train_data_dir(const gw_config *cfg, const gw_model_ops *ops, char *dir, size_t len,
                       bool quiet);
+// Opens a split of that directory for the model's task. Classification with data.shots = K
+// follows CoOp's protocol: the training split keeps K images per class, "val" min(K, 4), both
+// chosen by train.seed; other splits stay whole. -1 with gw_last_error().
+int gw_train_open_split(const gw_config *cfg, const gw_model_ops *ops, const char *dir,
+                        const char *split, bool training, gw_dataset *d);
+// Answer names (VQA) or class names (classification) of a data set, one per line in id order
+// (malloc'ed), or NULL; and line k of such a text ("#k" when it has no line k).
+char *gw_train_label_names(const char *data_dir, const gw_dataset *d);
+void gw_train_label(const char *labels, int k, char *out, size_t n);
 
 #endif

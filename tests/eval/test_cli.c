@@ -1,9 +1,12 @@
 // The gw subcommands around training, run as the gw binary on tiny runs: eval (metrics file,
-// EMA or raw weights), info (a checkpoint's contents), graph (DOT of one step) and ablate (a
-// grid over seeds, its RESULT.md and RESULT.csv, finished runs skipped).
+// EMA or raw weights, breakdowns of grounding and VQA runs), predict (a box in the pixels of the
+// image given), info (a checkpoint's contents), graph (DOT of one step) and ablate (a grid over
+// seeds, its RESULT.md and RESULT.csv, finished runs skipped, interrupted ones resumed).
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
 
 #include "eval/metrics.h"
 #include "testutil.h"
@@ -82,7 +85,7 @@ Test(cli, eval_writes_metrics_with_ema_or_raw_weights) {
   cr_assert_eq(json_num(metrics, "top1"), trained_ema, "gw eval %g, the trainer %g",
                json_num(metrics, "top1"), trained_ema);
   cr_assert_eq(json_num(metrics, "samples"), 60);
-  GWR_ASSERT_FILE_HAS(log, "small_cnn on test (EMA weights, ");
+  GWR_ASSERT_FILE_HAS(log, "small_cnn on test, step 20 (EMA weights, ");
   GWR_ASSERT_FILE_HAS(log, "  top1 ");
   GWR_ASSERT_FILE_HAS(log, "wrote ");
 
@@ -120,8 +123,9 @@ Test(cli, eval_writes_metrics_with_ema_or_raw_weights) {
 
 // ---- gw info ----
 
-// gw info lists the model, the step, every parameter with its shape (and the EMA copies), the
-// optimizer state and the resolved config.
+// gw info lists the model, the step (of the schedule's length), the trainable parameters, the
+// data cursor, what the model was built for, every parameter with its shape (and the EMA copies
+// with their update count), the optimizer state and the resolved config.
 Test(cli, info_lists_tensors_step_and_config) {
   const char *cfg = gwr_config("info");
   const char *run = gwr_path("info");
@@ -132,7 +136,16 @@ Test(cli, info_lists_tensors_step_and_config) {
   const char *log = gwr_path("info.log");
   int rc = gwr_run(log, "info", ck, NULL);
   cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
-  GWR_ASSERT_FILE_HAS(log, "model small_cnn, step 10\n");
+  // trainable: conv 3->8 (no bias), BN(8), conv 8->16, BN(16), fc 16->6
+  char head[200];
+  snprintf(head, sizeof head, "model small_cnn, step 10 of 10, %d trainable parameters\n",
+           3 * 8 * 9 + 16 + 8 * 16 * 9 + 32 + 16 * 6 + 6);
+  GWR_ASSERT_FILE_HAS(log, head);
+  GWR_ASSERT_FILE_HAS(log, "  data cursor: epoch ");
+  GWR_ASSERT_FILE_HAS(log, "  built for: image_size 64, ");
+  GWR_ASSERT_FILE_HAS(log, "n_classes 6\n");
+  GWR_ASSERT_FILE_HAS(log, "  labels: 6 (");
+  GWR_ASSERT_FILE_HAS(log, "EMA updates: 10\n");
   GWR_ASSERT_FILE_HAS(log, "\nparams:\n");
   GWR_ASSERT_FILE_HAS(log, "\nema:\n");
   static const char *const tensors[][2] = {{"conv.0.weight", "(8, 3, 3, 3)"},
@@ -198,9 +211,10 @@ typedef struct row {
   double step_ms, mean, std;
 } row;
 
-// gw ablate runs every setting of a 2 x 1 grid over 2 seeds, then writes RESULT.md and
-// RESULT.csv with the mean +- std over seeds of the final metrics and the parameter count;
-// a second call finds every run finished and skips it, leaving the runs as they were.
+// gw ablate runs every setting of a 2 x 1 grid over 2 seeds (continuing a run that was
+// interrupted), then writes RESULT.md and RESULT.csv with the mean +- std over seeds of the
+// final metrics and the parameter count; a second call finds every run finished and skips it,
+// leaving the runs as they were.
 Test(cli, ablate_grid_over_seeds) {
   const char *cfg = gwr_config("ablate-base");
   (void)cfg;
@@ -213,8 +227,18 @@ Test(cli, ablate_grid_over_seeds) {
             "grid:\n"
             "  - [\"model.channels=4,8\", \"model.channels=8,16\"]\n"
             "  - [\"train.lr=3e-3\"]\n");
-  int rc = gwr_run(log, "ablate", grid, "--out", out, NULL);
+  // one run was interrupted before: it is continued, not started again
+  const char *stopped = gwr_path("ablate/channels-4:8_lr-3e-3/seed2");
+  int rc = gwr_run(gwr_path("ablate-stopped.log"), "train", gwr_path("ablate-base.yaml"), "--out",
+                   stopped, "--quiet", "--stop-after", "3", "train.steps=6", "train.eval_every=0",
+                   "train.ckpt_every=6", "model.channels=4,8", "train.lr=3e-3", "train.seed=2", NULL);
+  cr_assert_eq(rc, 130, "the run to interrupt: exit %d", rc);
+  rc = gwr_run(log, "ablate", grid, "--out", out, NULL);
   cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "(continuing the interrupted run)");
+  char stopped_log[1200];
+  snprintf(stopped_log, sizeof stopped_log, "%s/log.csv", stopped);
+  cr_assert_eq(gwr_count_rows(stopped_log), 6, "the continued run has a row per step");
   static const char *const settings[2] = {"channels-4:8_lr-3e-3", "channels-8:16_lr-3e-3"};
   // trainable parameters: conv 3->c0 (no bias), BN(c0), conv c0->c1, BN(c1), fc c1->6
   const long params[2] = {3 * 4 * 9 + 8 + 4 * 8 * 9 + 16 + 8 * 6 + 6,
@@ -332,4 +356,176 @@ Test(cli, train_help_config_lists_every_key) {
   GWR_ASSERT_FILE_HAS(log, "# trainer\n");
   GWR_ASSERT_FILE_HAS(log, "  train.lr ");
   GWR_ASSERT_FILE_HAS(log, "# data\n");
+}
+
+// ---- grounding and VQA runs: gw eval's breakdowns, the report's pictures, gw predict ----
+
+// A tiny LaConvNet config (REC, or VQA with model=laconvnet_vqa) on the suite's data set.
+static const char *laconv_config(const char *name, const char *model) {
+  const char *path = gwr_path("%s.yaml", name);
+  char text[2048];
+  snprintf(text, sizeof text,
+           "model:\n  name: %s\n  stem_channels: 8\n  channels: [8, 16]\n  blocks: [1, 1]\n"
+           "  kernel: [3, 3]\n  groups: [2, 4]\n  pack: [2, 1]\n  word_dim: 16\n  text_dim: 16\n"
+           "  head_channels: 16\n  vqa_hidden: 32\n"
+           "train:\n  steps: 6\n  batch_size: 16\n  threads: 1\n  eval_every: 0\n"
+           "data:\n  dir: %s\n  preset: none\n  eval_splits: val\n",
+           model, gwr_data());
+  gwr_write(path, text);
+  return path;
+}
+
+// Pixels of an image within 10 of a colour in each channel.
+static int count_colour(const unsigned char *px, int n, int r, int g, int b) {
+  int hits = 0;
+  for (int i = 0; i < n; i++)
+    hits += abs(px[3 * i] - r) <= 10 && abs(px[3 * i + 1] - g) <= 10 && abs(px[3 * i + 2] - b) <= 10;
+  return hits;
+}
+
+// A REC run: metrics by expression level in metrics-val.json and in gw eval's table; the sample
+// pictures with the true box (green) and the predicted one (red) drawn, each with its expression
+// as a caption, which the report shows.
+Test(cli, rec_run_levels_pictures_and_captions) {
+  const char *cfg = laconv_config("rec", "laconvnet");
+  const char *run = gwr_path("rec");
+  const char *log = gwr_path("rec.log");
+  int rc = gwr_run(log, "train", cfg, "--out", run, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "eval val       step 6: samples ");
+  char path[1200];
+  snprintf(path, sizeof path, "%s/metrics-val.json", run);
+  static const char *const keys[] = {"acc@0.5", "acc@0.75", "miou", "acc@0.5_L0", "acc@0.75_L1",
+                                     "miou_L2", "acc@0.5_L3"};
+  for (int k = 0; k < 7; k++) {
+    double v = json_num(path, keys[k]);
+    cr_assert(v >= 0 && v <= 1, "%s = %g", keys[k], v);
+  }
+  double trained = json_num(path, "acc@0.5");
+  rc = gwr_run(log, "eval", run, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "REC: top-1 box per expression");
+  GWR_ASSERT_FILE_HAS(log, "  miou_L1 ");
+  cr_assert_eq(json_num(path, "acc@0.5"), trained, "gw eval and the trainer disagree");
+
+  int boxes_drawn = 0;
+  for (int i = 0; i < 8; i++) {
+    snprintf(path, sizeof path, "%s/vis/sample%02d.png", run, i);
+    int w, h, c;
+    unsigned char *px = stbi_load(path, &w, &h, &c, 3);
+    cr_assert(px, "%s is missing", path);
+    // inside the frame: the true box's green, and the predicted box's red (unless it is tiny)
+    int green = 0, red = 0;
+    for (int y = 6; y < h - 6; y++) {
+      green += count_colour(px + 3 * ((size_t)y * w + 6), w - 12, 40, 180, 60);
+      red += count_colour(px + 3 * ((size_t)y * w + 6), w - 12, 220, 40, 40);
+    }
+    stbi_image_free(px);
+    cr_assert_gt(green, 20, "%s: no true box drawn", path);
+    boxes_drawn += red > 0;
+    snprintf(path, sizeof path, "%s/vis/sample%02d.txt", run, i);
+    char *caption = gwr_read(path, NULL);
+    cr_assert(caption && caption[0] == '"' && strstr(caption, "\": IoU "), "%s: %s", path, caption);
+    char html[1200];
+    snprintf(html, sizeof html, "%s/report.html", run);
+    caption[strcspn(caption, "\"") + 1 + strcspn(caption + 1, "\"")] = '\0';  // the expression
+    GWR_ASSERT_FILE_HAS(html, caption + 1);
+    free(caption);
+  }
+  cr_assert_gt(boxes_drawn, 0, "no predicted box drawn in any sample");
+}
+
+// A VQA run: the official score overall, by answer type and by question family.
+Test(cli, vqa_run_by_answer_type_and_family) {
+  const char *cfg = laconv_config("vqa", "laconvnet_vqa");
+  const char *run = gwr_path("vqa");
+  const char *log = gwr_path("vqa.log");
+  int rc = gwr_run(log, "train", cfg, "--out", run, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/metrics-val.json", run);
+  static const char *const keys[] = {"vqa_acc", "vqa_acc_yes/no", "vqa_acc_number", "vqa_acc_other",
+                                     "vqa_acc_q_exist", "vqa_acc_q_count", "vqa_acc_q_query_color"};
+  for (int k = 0; k < 7; k++) {
+    double v = json_num(path, keys[k]);
+    cr_assert(v >= 0 && v <= 1, "%s = %g", keys[k], v);
+  }
+  GWR_ASSERT_FILE_HAS(log, "vqa_acc_yes/no ");  // a headline number on the eval line
+  // gw predict answers in words
+  char png[1200], ck[1200];
+  snprintf(png, sizeof png, "%s/vis/sample00.png", run);
+  snprintf(ck, sizeof ck, "%s/ckpt/best.h5", run);
+  rc = gwr_run(log, "predict", ck, "--image", png, "--text", "how many circles are there",
+               "--out", gwr_path("vqa-predict.png"), NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char *out = gwr_read(log, NULL);
+  char word[64] = "";
+  cr_assert(sscanf(out, "answer %63s", word) == 1 && word[0] != '#', "no answer word:\n%s", out);
+  free(out);
+  GWR_ASSERT_FILE_HAS(gwr_path("data/answers.txt"), word);
+}
+
+// Runs gw predict; returns the box of its JSON line (asserts it worked).
+static void predict_box(const char *ck, const char *image, const char *out_png, float box[4]) {
+  const char *log = gwr_path("predict.log");
+  int rc = gwr_run(log, "predict", ck, "--image", image, "--text", "the blue square", "--out",
+                   out_png, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char *out = gwr_read(log, NULL);
+  const char *json = strstr(out, "{\"image\"");
+  cr_assert(json, "no JSON line:\n%s", out);
+  json_t *o = json_loads(json, JSON_DISABLE_EOF_CHECK, NULL);
+  cr_assert(o, "not JSON: %s", json);
+  json_t *b = json_object_get(o, "box");
+  for (int k = 0; k < 4; k++) box[k] = (float)json_number_value(json_array_get(b, (size_t)k));
+  cr_assert(strstr(out, "box ") && strstr(out, "wrote "), "%s", out);
+  json_decref(o);
+  free(out);
+}
+
+// gw predict gives the box in the pixels of the image it was given, which the model saw
+// letterboxed. K is a 64 x 64 picture (the model's size: no letterbox) whose top and bottom 16
+// rows are the pad grey; J is its middle 64 x 32 strip, which the letterbox turns back into
+// exactly K's pixels (scale 1, 16 rows of pad above and below). So the model sees the same input
+// and J's box must be K's moved up 16 rows and clamped to J. The picture it writes is the image
+// enlarged (to at least 256 wide) with the box and the text below it.
+Test(cli, predict_box_in_the_pixels_of_the_image) {
+  const char *cfg = laconv_config("pred", "laconvnet");
+  const char *run = gwr_path("pred");
+  const char *o[] = {"train.steps=3"};
+  train(cfg, run, 1, o);
+  gw_h5 *f = gw_h5_open(gwr_path("data/val.h5"));
+  cr_assert(f, "%s", gw_last_error());
+  unsigned char k[64 * 64 * 3];
+  cr_assert_eq(gw_h5_read_rows(f, "images", GW_H5_U8, 0, 1, k), 0, "%s", gw_last_error());
+  gw_h5_close(f);
+  for (int y = 0; y < 64; y++)
+    if (y < 16 || y >= 48) memset(k + (size_t)y * 64 * 3, 127, 64 * 3);
+  const char *kp = gwr_path("K.png"), *jp = gwr_path("J.png");
+  cr_assert(stbi_write_png(kp, 64, 64, 3, k, 64 * 3));
+  cr_assert(stbi_write_png(jp, 64, 32, 3, k + 16 * 64 * 3, 64 * 3));
+  char ck[1200];
+  snprintf(ck, sizeof ck, "%s/ckpt/step_3.h5", run);
+  float bk[4], bj[4];
+  predict_box(ck, kp, gwr_path("K-out.png"), bk);
+  predict_box(ck, jp, gwr_path("J-out.png"), bj);
+  const float want[4] = {bk[0], fminf(fmaxf(bk[1] - 16, 0), 32), bk[2], fminf(fmaxf(bk[3] - 16, 0), 32)};
+  for (int c = 0; c < 4; c++)
+    cr_assert(fabsf(bj[c] - want[c]) <= 0.011f, "J's box %g %g %g %g, K's %g %g %g %g", bj[0],
+              bj[1], bj[2], bj[3], bk[0], bk[1], bk[2], bk[3]);
+  for (int c = 0; c < 4; c++)
+    cr_assert(bj[c] >= 0 && bj[c] <= (c % 2 ? 32 : 64), "J's box %g %g %g %g leaves the image",
+              bj[0], bj[1], bj[2], bj[3]);
+  int w, h, comp;
+  cr_assert(stbi_info(gwr_path("J-out.png"), &w, &h, &comp), "no picture written");
+  cr_assert(w == 256 && h == 32 * 4 + 40, "the picture is %dx%d, want 256x168", w, h);
+
+  // bad input: no such image, no text for a grounding model, not a checkpoint
+  const char *log = gwr_path("predict-bad.log");
+  cr_assert_eq(gwr_run(log, "predict", ck, "--image", gwr_path("nowhere.png"), "--text", "x", NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "nowhere.png");
+  cr_assert_eq(gwr_run(log, "predict", ck, "--image", kp, NULL), 2);
+  GWR_ASSERT_FILE_HAS(log, "needs --text");
+  cr_assert_eq(gwr_run(log, "predict", kp, "--image", kp, "--text", "x", NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "gw predict: ");
 }

@@ -116,9 +116,10 @@ static int pixels_near(const unsigned char *px, int n, int r, int g, int b, int 
   return hits;
 }
 
-// The report of a finished tiny run, rendered: two curves (the training loss over 30 steps and
-// test top1 over its 3 evaluations), 8 sample pictures, the config; and on screen, the loss
-// curve's blue and the green/red frames of the pictures.
+// The report of a finished tiny run, rendered: three curves (the training loss and the learning
+// rate over 30 steps, top1 over its 3 evaluations with a line for the test split), the last
+// evaluation as a table, 8 sample pictures with their captions, the config; and on screen, the
+// loss curve's blue and the green/red frames of the pictures.
 Test(report, renders_curves_samples_and_config_in_chromium) {
   const char *cfg = gwr_config("report");
   const char *run = gwr_path("report");
@@ -137,19 +138,35 @@ Test(report, renders_curves_samples_and_config_in_chromium) {
 
   // the curves: inline SVG charts, each polyline with its points
   int charts = count(dom, "<svg class=\"curve\"");
-  cr_assert_eq(charts, 2, "%d SVG curves in the rendered page, want 2 (loss, test top1)", charts);
+  cr_assert_eq(charts, 3, "%d SVG curves in the rendered page, want 3 (loss, lr, test top1)",
+               charts);
   const char *loss = strstr(dom, "<figcaption>training loss</figcaption>");
-  const char *metric = strstr(dom, "<figcaption>test top1</figcaption>");
-  cr_assert(loss && metric, "the charts are not captioned 'training loss' and 'test top1'");
+  const char *lr = strstr(dom, "<figcaption>learning rate</figcaption>");
+  const char *metric = strstr(dom, "<figcaption>top1</figcaption>");
+  cr_assert(loss && lr && metric,
+            "the charts are not captioned 'training loss', 'learning rate' and 'top1'");
+  const char *legend = strstr(metric, ">test</text>");
+  cr_assert(legend && legend < strstr(metric, "</svg>"), "the top1 chart has no line named 'test'");
   cr_assert_eq(fewest_points(strstr(loss, "<svg")), 30, "the loss curve has a point per step");
+  cr_assert_eq(fewest_points(strstr(lr, "<svg")), 30, "the lr curve has a point per step");
   cr_assert_eq(fewest_points(strstr(metric, "<svg")), 3,
                "the top1 curve has a point per evaluation");
+
+  // the last evaluation as a table
+  const char *table = strstr(dom, "<table class=\"final\">");
+  cr_assert(table && strstr(table, "<td>top1</td><td>0.") && strstr(table, "<td>samples</td><td>60</td>"),
+            "no table of the last evaluation");
 
   // the sample pictures, embedded
   int samples = count(dom, "<img class=\"sample\"");
   cr_assert_eq(samples, 8, "%d sample pictures in the rendered page, want 8", samples);
   cr_assert_eq(count(dom, "src=\"data:image/png;base64,iVBORw0KGgo"), 8,
                "the pictures are not PNG data");
+  // each with its caption: the predicted and the true class, by name
+  cr_assert_eq(count(dom, "<figcaption>predicted: "), 8, "the pictures lack their captions");
+  cr_assert(strstr(dom, "; true: circle</figcaption>") || strstr(dom, "; true: square</figcaption>") ||
+                strstr(dom, "; true: triangle</figcaption>"),
+            "the captions do not name the classes");
 
   // the resolved config, as text
   const char *pre = strstr(dom, "<pre>");

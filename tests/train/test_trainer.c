@@ -5,6 +5,8 @@
 // an exit status or the printed message is what is tested.
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
+#include <pty.h>
 
 #include "testutil.h"
 #include "tests/train/runutil.h"
@@ -288,9 +290,10 @@ Test(trainer, nan_guard_names_the_op_and_keeps_the_checkpoint) {
   free(before);
   free(after);
   cr_assert_eq(newest_step(run), 3, "no checkpoint was written after the good one");
+  // the report shows the curve that blew up
   char report[1200];
   snprintf(report, sizeof report, "%s/report.html", run);
-  cr_assert(!gwr_exists(report), "a failed run writes no report");
+  cr_assert(gwr_exists(report), "the failed run wrote no report");
 }
 
 // ---- the files of a run ----
@@ -326,18 +329,19 @@ Test(trainer, run_directory_contents) {
     free(stored);
   }
 
-  // log.csv: the header, then steps 1..60 with the cross-entropy term equal to the loss
+  // log.csv: the header (a column per loss term), then steps 1..60 with the cross-entropy term
+  // equal to the loss
   snprintf(path, sizeof path, "%s/log.csv", run);
   char *csv = gwr_read(path, NULL);
-  cr_assert(!strncmp(csv, "step,loss,terms,lr,grad_norm,seconds\n", 37), "log.csv header:\n%.80s",
-            csv);
+  static const char header[] = "step,loss,loss_ce,lr,grad_norm,seconds\n";
+  cr_assert(!strncmp(csv, header, strlen(header)), "log.csv header:\n%.80s", csv);
   int step = 0;
-  for (char *line = strtok(csv + 37, "\n"); line; line = strtok(NULL, "\n")) {
+  for (char *line = strtok(csv + strlen(header), "\n"); line; line = strtok(NULL, "\n")) {
     int s;
     char loss[32], term[32];
     double lr, gnorm, secs;
     cr_assert_eq(
-        sscanf(line, "%d,%31[^,],ce=%31[^,],%lf,%lf,%lf", &s, loss, term, &lr, &gnorm, &secs), 6,
+        sscanf(line, "%d,%31[^,],%31[^,],%lf,%lf,%lf", &s, loss, term, &lr, &gnorm, &secs), 6,
         "log.csv row: %s", line);
     cr_assert_eq(s, ++step);
     cr_assert_str_eq(term, loss, "step %d: the one loss term is the loss", s);
@@ -595,8 +599,8 @@ Test(trainer, bad_input_is_a_clear_error) {
   void *model = ops->create(&nn, &small_cfg, &info);
   const char *mismatch = gwr_path("mismatch.h5");
   gw_train_state st = {.step = 10, .best_value = -1, .best_step = -1};
-  cr_assert_eq(gw_ckpt_save(mismatch, &nn, NULL, NULL, &st, wide_yaml, "small_cnn", NULL, NULL), 0,
-               "%s", gw_last_error());
+  gw_ckpt_meta meta = {.config_yaml = wide_yaml, .model_name = "small_cnn"};
+  cr_assert_eq(gw_ckpt_save(mismatch, &nn, NULL, NULL, &st, &meta), 0, "%s", gw_last_error());
   ops->destroy(model);
   gw_nn_free(&nn);
   gw_config_free(&small_cfg);
@@ -677,4 +681,277 @@ Test(trainer, run_directory_of_another_run) {
   }
   snprintf(path, sizeof path, "%s/config.yaml", run);
   GWR_ASSERT_FILE_HAS(path, "lr: 0.02");
+}
+
+// ---- the trainer's keys ----
+
+// The values of one log.csv column (by its header name) for every step; the count.
+static int log_column(const char *run, const char *column, double *out, int max) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/log.csv", run);
+  char *csv = gwr_read(path, NULL);
+  cr_assert(csv, "cannot read %s", path);
+  int col = -1, n = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(csv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (col < 0) {  // the header
+      int k = 0;
+      for (char *p = line; p; p = strchr(p, ','), p = p ? p + 1 : p, k++)
+        if (!strncmp(p, column, strlen(column)) && (p[strlen(column)] == ',' || !p[strlen(column)]))
+          col = k;
+      cr_assert_geq(col, 0, "log.csv has no column %s: %s", column, line);
+      continue;
+    }
+    char *p = line;
+    for (int k = 0; k < col && p; k++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    cr_assert(p, "a short log.csv row: %s", line);
+    if (n < max) out[n] = strtod(p, NULL);
+    n++;
+  }
+  free(csv);
+  return n;
+}
+
+// One tensor of a checkpoint (the caller frees it).
+static double *ckpt_tensor(const char *ck, const char *name, int64_t *n) {
+  gw_h5 *f = gw_h5_open(ck);
+  cr_assert(f, "%s", gw_last_error());
+  double *v = gwr_array(f, name, n);
+  gw_h5_close(f);
+  return v;
+}
+
+// train.epochs sets the length from the training split (tiny sw-shape: 120 images, batches of
+// 16: 7 full batches an epoch); train.accum takes that many batches per step (the data cursor
+// moves by batch x accum); a step schedule with warm-up gives each step's lr in log.csv.
+Test(trainer, epochs_accumulation_and_schedules) {
+  const char *cfg = gwr_config("keys");
+  const char *epochs[] = {"train.epochs=2", "train.eval_every=0"};
+  const char *e = gwr_path("keys-epochs");
+  cr_assert_eq(train(cfg, e, NULL, false, 2, epochs), 0, "%s", gw_last_error());
+  char ck[1200];
+  snprintf(ck, sizeof ck, "%s/log.csv", e);
+  cr_assert_eq(gwr_count_rows(ck), 14, "2 epochs of 7 steps");
+
+  const char *accum[] = {"train.steps=3", "train.batch_size=8", "train.accum=2",
+                         "train.eval_every=0"};
+  const char *a = gwr_path("keys-accum");
+  cr_assert_eq(train(cfg, a, NULL, false, 4, accum), 0, "%s", gw_last_error());
+  snprintf(ck, sizeof ck, "%s/ckpt/step_3.h5", a);
+  cr_assert_eq(gwr_ckpt_attr(ck, "data_position"), 3 * 8 * 2, "3 steps of 2 batches of 8");
+  cr_assert_eq(gwr_ckpt_attr(ck, "data_epoch"), 0);
+  cr_assert_eq(gwr_ckpt_attr(ck, "schedule_total_steps"), 3);
+
+  // lr of step t (0-based) = 0.01 x 0.5^floor(t / 4) x min(1, (t + 1) / 2)
+  const char *sched[] = {"train.steps=10", "train.lr=0.01", "train.schedule=step",
+                         "train.step_size=4", "train.gamma=0.5", "train.warmup_steps=2",
+                         "train.eval_every=0"};
+  const char *s = gwr_path("keys-sched");
+  cr_assert_eq(train(cfg, s, NULL, false, 7, sched), 0, "%s", gw_last_error());
+  double lr[16];
+  cr_assert_eq(log_column(s, "lr", lr, 16), 10);
+  for (int t = 0; t < 10; t++) {
+    double want = 0.01 * pow(0.5, t / 4) * (t < 2 ? (t + 1) / 2.0 : 1.0);
+    cr_assert_float_eq(lr[t], want, 1e-6 * want, "step %d: lr %g, want %g", t + 1, lr[t], want);
+  }
+}
+
+// Parameter groups: a group with lr 0 keeps its tensors at their initialisation while the rest
+// learn. Gradient clipping: one plain SGD step of lr 1 with the norm clipped to 1e-3 moves the
+// parameters by exactly 1e-3 (L2 over all of them), and log.csv keeps the norm before clipping.
+// Seeds: another seed, other numbers.
+Test(trainer, groups_clipping_and_seeds) {
+  const char *cfg = gwr_config("groups");
+  const char *init[] = {"train.steps=1", "train.lr=0", "train.eval_every=0"};
+  const char *i = gwr_path("groups-init");
+  cr_assert_eq(train(cfg, i, NULL, false, 3, init), 0, "%s", gw_last_error());
+  const char *frozen[] = {"train.steps=5", "train.groups.0.prefix=fc", "train.groups.0.lr=0",
+                          "train.eval_every=0"};
+  const char *g = gwr_path("groups-fc");
+  const char *log = gwr_path("groups-fc.log");
+  int rc = gwr_run(log, "train", cfg, "--out", g, frozen[0], frozen[1], frozen[2], frozen[3], NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "learning rates: decay 0.003, no_decay 0.003, fc 0, fc_no_decay 0;");
+  char a[1200], b[1200];
+  snprintf(a, sizeof a, "%s/ckpt/step_1.h5", i);
+  snprintf(b, sizeof b, "%s/ckpt/step_5.h5", g);
+  static const char *const names[] = {"params/fc.weight", "params/fc.bias", "params/conv.0.weight"};
+  for (int k = 0; k < 3; k++) {
+    int64_t n1, n2;
+    double *x = ckpt_tensor(a, names[k], &n1), *y = ckpt_tensor(b, names[k], &n2);
+    bool same = n1 == n2 && !memcmp(x, y, (size_t)n1 * sizeof *x);
+    cr_assert(k < 2 ? same : !same, "%s %s its initialisation", names[k],
+              same ? "kept" : "left");
+    free(x);
+    free(y);
+  }
+
+  const char *clip[] = {"train.steps=1",          "train.optimizer=sgd",   "train.momentum=0",
+                        "train.lr=1",             "train.schedule=constant", "train.warmup_steps=0",
+                        "train.clip_grad=1e-3",   "train.eval_every=0"};
+  const char *c = gwr_path("groups-clip");
+  cr_assert_eq(train(cfg, c, NULL, false, 8, clip), 0, "%s", gw_last_error());
+  snprintf(b, sizeof b, "%s/ckpt/step_1.h5", c);
+  static gwr_names all;
+  gwr_list(a, &all);
+  double moved = 0.0;
+  for (int k = 0; k < all.n; k++) {
+    if (strncmp(all.name[k], "params/", 7) || strstr(all.name[k], "running_")) continue;
+    int64_t n1, n2;
+    double *x = ckpt_tensor(a, all.name[k], &n1), *y = ckpt_tensor(b, all.name[k], &n2);
+    for (int64_t j = 0; j < n1; j++) moved += (y[j] - x[j]) * (y[j] - x[j]);
+    free(x);
+    free(y);
+  }
+  cr_assert_float_eq(sqrt(moved), 1e-3, 1e-8, "the step moved the parameters by %.9g", sqrt(moved));
+  double norm[2];
+  cr_assert_eq(log_column(c, "grad_norm", norm, 2), 1);
+  cr_assert_gt(norm[0], 1e-2, "log.csv holds the norm before clipping: %g", norm[0]);
+
+  const char *seed2[] = {"train.steps=1", "train.lr=0", "train.eval_every=0", "train.seed=2"};
+  const char *s2 = gwr_path("groups-seed2");
+  cr_assert_eq(train(cfg, s2, NULL, false, 4, seed2), 0, "%s", gw_last_error());
+  double l1[2], l2[2];
+  log_column(i, "loss", l1, 2);
+  log_column(s2, "loss", l2, 2);
+  cr_assert_neq(l1[0], l2[0], "seeds 1 and 2 gave the same first loss");
+}
+
+// Few-shot classification follows CoOp: data.shots = K keeps K training images per class and
+// min(K, 4) validation images per class; the test split stays whole (tiny: 10 per class).
+Test(trainer, fewshot_protocol_splits) {
+  const char *cfg = gwr_config("shots");
+  const char *o[] = {"train.steps=2", "train.batch_size=4", "data.shots=2",
+                     "data.eval_splits=val,test", "train.eval_every=0"};
+  const char *run = gwr_path("shots");
+  const char *log = gwr_path("shots.log");
+  int rc = gwr_run(log, "train", cfg, "--out", run, o[0], o[1], o[2], o[3], o[4], NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "(12 training samples of 64x64)");
+  char path[1200];
+  snprintf(path, sizeof path, "%s/metrics-val.json", run);
+  GWR_ASSERT_FILE_HAS(path, "\"samples\": 12,\n");
+  snprintf(path, sizeof path, "%s/metrics-test.json", run);
+  GWR_ASSERT_FILE_HAS(path, "\"samples\": 60,\n");
+}
+
+// ---- what the run prints ----
+
+// Reads everything a child writes to the pty master until it exits.
+static char *read_pty(int fd, pid_t pid, int *status) {
+  size_t cap = 1 << 16, len = 0;
+  char *out = malloc(cap);
+  for (;;) {
+    if (len + 4096 > cap) out = realloc(out, cap *= 2);
+    ssize_t n = read(fd, out + len, 4096);
+    if (n <= 0) break;  // EIO once the child has closed the terminal
+    len += (size_t)n;
+  }
+  out[len] = '\0';
+  waitpid(pid, status, 0);
+  return out;
+}
+
+// At the start: the resolved config, the thread count, the effective batch and the learning
+// rates. On a terminal the progress is one line redrawn in place (step, loss, lr, images/s,
+// peak memory, ETA); into a file or pipe it is a plain line every train.log_every steps.
+Test(trainer, progress_line_on_a_terminal_plain_lines_elsewhere) {
+  const char *cfg = gwr_config("tty");
+  const char *run = gwr_path("tty");
+  int master;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = forkpty(&master, NULL, NULL, NULL);
+  cr_assert(pid >= 0, "forkpty: %s", strerror(errno));
+  if (pid == 0) {
+    execl(gwr_gw(), gwr_gw(), "train", cfg, "--out", run, "train.steps=12", "train.accum=2",
+          "train.eval_every=0", (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  char *out = read_pty(master, pid, &status);
+  close(master);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the run failed:\n%s", out);
+  cr_assert(strstr(out, "# resolved config"), "%s", out);
+  cr_assert(strstr(out, "threads 1; batch 16 x accum 2 = effective batch 32; 12 steps; seed 1"),
+            "%s", out);
+  cr_assert(strstr(out, "optimizer adam, learning rates: decay 0.003, no_decay 0.003;"), "%s", out);
+  int redrawn = 0;
+  for (const char *p = out; (p = strstr(p, "\r\033[Kstep ")); p++) {
+    int step, total;
+    char rest[300];
+    cr_assert_eq(sscanf(p, "\r\033[Kstep %d/%d  loss %*f  lr %*g  %*f images/s  data %*f ms/batch  "
+                           "peak mem %*f MiB  eta %299s", &step, &total, rest), 3,
+                 "a progress line without every field: %.200s", p);
+    redrawn++;
+  }
+  cr_assert_eq(redrawn, 12, "%d progress lines redrawn in place, want one per step", redrawn);
+  free(out);
+
+  const char *log = gwr_path("plain.log");
+  int rc = gwr_run(log, "train", cfg, "--out", gwr_path("plain"), "train.steps=12",
+                   "train.log_every=4", "train.eval_every=0", NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  char *plain = gwr_read(log, NULL);
+  cr_assert(!strchr(plain, '\r'), "a carriage return in a plain log");
+  int lines = 0;
+  for (const char *p = plain; (p = strstr(p, "\nstep ")); p++) {
+    int step;
+    cr_assert_eq(sscanf(p, "\nstep %d/12  loss %*f  lr %*g  %*f images/s", &step), 1, "%.200s", p);
+    cr_assert_eq(step, 4 * (lines + 1), "a plain line at step %d", step);
+    lines++;
+  }
+  cr_assert_eq(lines, 3, "%d plain lines, want 3 (steps 4, 8, 12):\n%s", lines, plain);
+  free(plain);
+}
+
+// ---- resume: the newest checkpoint that reads back, of this run ----
+
+// A stopped run whose newest checkpoint is damaged resumes from the one before (saying so) and
+// still ends bit-identical to an uninterrupted run. A config.yaml edited since the checkpoint
+// (here: another lr) is refused, naming the key, and nothing in the run changes.
+Test(trainer, resume_skips_a_damaged_checkpoint_and_refuses_an_edited_config) {
+  const char *cfg = gwr_config("damaged");
+  const char *whole = gwr_path("damaged-whole"), *run = gwr_path("damaged");
+  const char *o30[] = {"train.steps=30", "train.eval_every=0"};
+  cr_assert_eq(train(cfg, whole, NULL, false, 2, o30), 0, "%s", gw_last_error());
+  const char *log = gwr_path("damaged-1.log");
+  int rc = gwr_run(log, "train", cfg, "--out", run, "--quiet", "--stop-after", "20",
+                   "train.steps=30", "train.eval_every=0", NULL);
+  cr_assert_eq(rc, 130, "exit %d; see %s", rc, log);
+  char ck[1200];
+  snprintf(ck, sizeof ck, "%s/ckpt/step_20.h5", run);
+  cr_assert_eq(truncate(ck, 100), 0);  // a disk that lost the end of the file
+
+  // config.yaml edited: refused, the logs untouched
+  char yaml[1200], csv[1200];
+  snprintf(yaml, sizeof yaml, "%s/config.yaml", run);
+  snprintf(csv, sizeof csv, "%s/log.csv", run);
+  char *orig = gwr_read(yaml, NULL), *csv_before = gwr_read(csv, NULL);
+  char *edited = strdup(orig), *at = strstr(edited, "lr: 3e-3");
+  cr_assert(at, "%s", orig);
+  memcpy(at, "lr: 5e-3", 8);
+  gwr_write(yaml, edited);
+  log = gwr_path("damaged-2.log");
+  cr_assert_eq(gwr_run(log, "train", "--resume", run, NULL), 1);
+  GWR_ASSERT_FILE_HAS(log, "config.yaml is not the config");
+  GWR_ASSERT_FILE_HAS(log, "train.lr: 3e-3 in the checkpoint, 5e-3 in config.yaml");
+  char *csv_after = gwr_read(csv, NULL);
+  cr_assert_str_eq(csv_after, csv_before, "log.csv changed");
+  free(csv_after);
+  gwr_write(yaml, orig);
+
+  log = gwr_path("damaged-3.log");
+  rc = gwr_run(log, "train", "--resume", run, NULL);
+  cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
+  GWR_ASSERT_FILE_HAS(log, "step_20.h5 cannot be read back");
+  GWR_ASSERT_FILE_HAS(log, "resumed at step 10 ");
+  char a[1200], b[1200];
+  snprintf(a, sizeof a, "%s/ckpt/step_30.h5", whole);
+  snprintf(b, sizeof b, "%s/ckpt/step_30.h5", run);
+  gwr_assert_same_checkpoint(a, b);
+  cr_assert_eq(gwr_count_rows(csv), 30);
+  free(orig);
+  free(edited);
+  free(csv_before);
 }
