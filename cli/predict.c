@@ -12,15 +12,20 @@
 #include "cli/cli.h"
 #include "datasets/image_io.h"
 #include "eval/draw.h"
+#include "eval/explain.h"
 #include "eval/metrics.h"
+#include "models/probe.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
 static int usage(FILE *out, int rc) {
   fprintf(out, "usage: gw predict CKPT --image FILE [--text \"...\"] [--out PNG] [--weights ema|raw]\n"
+               "                  [--explain DIR]\n"
                "Prints the box (x1 y1 x2 y2 in the pixels of FILE) a grounding model gives the\n"
                "expression, the answer of a VQA model, or a classifier's class, and writes FILE's\n"
-               "picture with the result drawn (default predict.png). Also prints it as JSON.\n");
+               "picture with the result drawn (default predict.png). Also prints it as JSON.\n"
+               "--explain DIR also draws what the model did inside (LaConvNet: every block's word\n"
+               "attention in DIR/attention.png and its generated kernels in DIR/kernels.png).\n");
   return rc;
 }
 
@@ -32,19 +37,25 @@ static void print_json(json_t *o) {
   json_decref(o);
 }
 
-static int predict(const char *ckpt, const char *image, const char *text, const char *out,
-                   const char *weights, const gw_config *cfg, const gw_model_ops *ops,
-                   const gw_model_info *info_in, const gw_image *imp, int32_t *tokens,
-                   int32_t length, int L, int32_t label);
+// What the command line asked for.
+typedef struct request {
+  const char *ckpt, *image, *text, *out, *weights, *explain;
+} request;
+
+static int predict(const request *q, const gw_config *cfg, const gw_model_ops *ops,
+                   const gw_model_info *info_in, const gw_image *imp, const gw_vocab *vocab,
+                   int32_t *tokens, int32_t length, int L, int32_t label);
 
 int cmd_predict(int argc, char **argv) {
   const char *ckpt = NULL, *image = NULL, *text = "", *out = "predict.png", *weights = NULL;
+  const char *explain = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
     if (!strcmp(argv[i], "--image") && i + 1 < argc) image = argv[++i];
     else if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
     else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
     else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
+    else if (!strcmp(argv[i], "--explain") && i + 1 < argc) explain = argv[++i];
     else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
     else {
       fprintf(stderr, "gw predict: unknown argument '%s'\n", argv[i]);
@@ -105,8 +116,8 @@ int cmd_predict(int argc, char **argv) {
     rc = 1;
     goto done;
   }
-  rc = predict(ckpt, image, text, out, weights, &cfg, ops, &info, &im, needs_text ? tokens : NULL,
-               length, L, label);
+  request q = {ckpt, image, text, out, weights, explain};
+  rc = predict(&q, &cfg, ops, &info, &im, &vocab, needs_text ? tokens : NULL, length, L, label);
 done:
   free(tokens);
   if (im.pixels) gw_image_free(&im);
@@ -116,10 +127,11 @@ done:
 }
 
 // Runs the model on the image (and text) and reports the result; 0 or 1.
-static int predict(const char *ckpt, const char *image, const char *text, const char *out,
-                   const char *weights, const gw_config *cfg, const gw_model_ops *ops,
-                   const gw_model_info *info_in, const gw_image *imp, int32_t *tokens,
-                   int32_t length, int L, int32_t label) {
+static int predict(const request *q, const gw_config *cfg, const gw_model_ops *ops,
+                   const gw_model_info *info_in, const gw_image *imp, const gw_vocab *vocab,
+                   int32_t *tokens, int32_t length, int L, int32_t label) {
+  const char *ckpt = q->ckpt, *image = q->image, *text = q->text, *out = q->out;
+  const char *weights = q->weights;
   gw_model_info info = *info_in;
   gw_image im = *imp;
   bool needs_text = tokens != NULL;
@@ -155,8 +167,27 @@ static int predict(const char *ckpt, const char *image, const char *text, const 
   gw_inputs_from_batch(&in, &b, &d);
   int32_t answer = -1, cls = -1;
   gw_outputs o = {.boxes = box, .answer = &answer, .label = &cls};
+  gw_probe_set probes;
+  if (q->explain) gw_probe_begin(&probes);
   ops->predict(model, &in, &o);
+  gw_probe_end();
   gw_no_grad_end(prev);
+  if (q->explain) {  // the probes live in the arena until the next step: draw them now
+    const char *words[256];
+    int n_words = 0;
+    for (int i = 0; i < length && n_words < 256; i++) words[n_words++] = vocab->words[tokens[i]];
+    int n = gw_explain_write(&probes, square, S, words, n_words,
+                             ops->task == GW_TASK_REC ? box : NULL, q->explain);
+    if (n < 0) {
+      fprintf(stderr, "gw predict: %s\n", gw_last_error());
+      rc = 1;
+      goto done;
+    }
+    if (n == 0)
+      fprintf(stderr, "gw predict: this model (%s, fusion %s) has nothing to explain: --explain "
+              "draws word attention and generated kernels\n", ops->name,
+              gw_cfg_has(cfg, "model.fusion") ? gw_cfg_str(cfg, "model.fusion") : "-");
+  }
   // the result, in the source image's pixels, and a picture of it
   const uint8_t red[3] = {230, 30, 30}, black[3] = {0, 0, 0};
   int factor = im.w < 256 ? (256 + im.w - 1) / im.w : 1, W, H;

@@ -13,7 +13,9 @@
 //   REC head: conv3x3-BN-SiLU, then per cell an objectness logit and a box; the positive cells
 //             are the one holding the target's centre and its neighbours; loss = BCE(objectness)
 //             + w_giou GIoU + w_l1 L1; the predicted box is the one of the most confident cell.
-//   VQA head: average pool -> MLP -> answer logits, BCE against VQA's soft scores.
+//   VQA head: attention-flattened pooling of the grid (MCAN's AttFlat: an MLP scores every cell,
+//             a softmax over the cells per glimpse, the weighted sums merged by a linear layer),
+//             joined with the sentence vector -> MLP -> answer logits, BCE against the soft scores.
 //
 // The baselines of the paper's ablation are the same model with model.fusion:
 //   laconv         per-pixel kernels from word attention (the method)
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "models/model.h"
+#include "models/probe.h"
 
 enum { MAX_STAGES = 4, MAX_BLOCKS = 6 };
 
@@ -51,9 +54,11 @@ static const gw_cfg_key KEYS[] = {
     {"model.l1_weight", GW_CFG_FLOAT, "5", 0, 100, NULL, "weight of the L1 box loss"},
     {"model.neighbours", GW_CFG_BOOL, "true", 1, 0, NULL, "the centre cell's 8 neighbours are positives too"},
     {"model.vqa_hidden", GW_CFG_INT, "256", 1, 4096, NULL, "VQA: hidden width of the answer MLP"},
+    {"model.vqa_glimpses", GW_CFG_INT, "2", 1, 8, NULL, "VQA: attention glimpses of the pooling over the grid"},
 };
 
 typedef struct laconv_block {
+  char name[48];  // "stage2.block1": what gw predict --explain calls it
   int k, G, t, cond;
   bool dynamic_kernels;  // laconv (per pixel) or dynamic (per sample) kernels; else static
   // condition generator (per pixel)
@@ -102,6 +107,9 @@ typedef struct laconvnet {
   gw_conv_m reg, obj;
   float giou_w, l1_w;
   bool neighbours;
+  gw_conv_m pool_score1, pool_score2;  // VQA: AttFlat scores per cell
+  gw_linear_m pool_merge;
+  int glimpses;
   gw_mlp answer;
   int64_t out_channels, image_size;
 } laconvnet;
@@ -118,6 +126,7 @@ static int fusion_of(const char *name) {
 static void block_init(laconv_block *b, laconvnet *m, gw_nn *nn, const char *name, int64_t C, int k,
                        int G, int t, int cond, int heads) {
   b->k = k, b->G = G, b->t = t, b->cond = cond, b->heads = heads, b->C = C;
+  snprintf(b->name, sizeof b->name, "%s", strchr(name, '.') ? strchr(name, '.') + 1 : name);
   b->dynamic_kernels = m->fusion == 0 || m->fusion == 1;
   int64_t D = m->text_dim;
   if (m->fusion == 0) {  // the kernel-condition generator
@@ -208,6 +217,10 @@ static void *create(gw_nn *nn, const gw_config *cfg, const gw_model_info *info, 
   m->out_channels = cin;
   int64_t hc = gw_cfg_int(cfg, "model.head_channels");
   if (vqa) {
+    m->glimpses = (int)gw_cfg_int(cfg, "model.vqa_glimpses");
+    gw_conv_init(&m->pool_score1, nn, "head.pool.score1", cin, hc, 1, 1, 0, 1, true);
+    gw_conv_init(&m->pool_score2, nn, "head.pool.score2", hc, m->glimpses, 1, 1, 0, 1, true);
+    gw_linear_init(&m->pool_merge, nn, "head.pool.merge", m->glimpses * cin, cin, true);
     int64_t dims[3] = {cin + m->text_dim, gw_cfg_int(cfg, "model.vqa_hidden"), info->n_answers};
     gw_mlp_init(&m->answer, nn, "head.answer", 2, dims, GW_ACT_RELU, 0.1f);
   } else {
@@ -269,6 +282,7 @@ static gw_tensor *condition(laconvnet *m, laconv_block *b, gw_tensor *x, gw_tens
   gw_tensor *vh = gw_permute(gw_reshape(v, GW_SHAPE(B, L, h, dh)), (int[]){0, 2, 1, 3});
   gw_tensor *scores = gw_mul_scalar(gw_matmul(qh, gw_transpose(kh, -1, -2)), 1.0f / sqrtf((float)dh));
   gw_tensor *attn = gw_softmax(scores, gw_view_reshape(keep, GW_SHAPE(B, 1, 1, L)));  // over words
+  gw_probe_keep(b->name, "attention", attn, (int)t);  // (B, heads, queries, words)
   attn = gw_nn_dropout(m->nn, attn, m->attn_dropout);
   gw_tensor *ctx = gw_reshape(gw_permute(gw_matmul(attn, vh), (int[]){0, 2, 1, 3}), GW_SHAPE(B, n, b->cond));
   gw_tensor *merged = gw_relu(gw_linear_forward(&b->merge, ctx));                 // (B, n, cond t^2)
@@ -284,10 +298,12 @@ static gw_tensor *block_forward(laconvnet *m, laconv_block *b, gw_tensor *x, gw_
   if (m->fusion == 0) {  // per-pixel kernels from the word attention
     gw_tensor *kernels = gw_conv_forward(&b->kernel_gen, condition(m, b, x, words, keep));
     kernels = gw_reshape(kernels, GW_SHAPE(B, b->G, KK, H, W));
+    gw_probe_keep(b->name, "kernels", kernels, b->k);
     y = gw_laconv(x, gw_nn_dropout(m->nn, kernels, m->kernel_dropout), b->k);
   } else if (m->fusion == 1) {  // one kernel per sample, the same at every pixel
     gw_tensor *kernels = gw_linear_forward(&b->kernel_from_sentence, sentence);  // (B, G k^2)
     kernels = gw_expand(gw_reshape(kernels, GW_SHAPE(B, b->G, KK, 1, 1)), 5, (int64_t[]){B, b->G, KK, H, W});
+    gw_probe_keep(b->name, "kernels", kernels, b->k);
     y = gw_laconv(x, gw_nn_dropout(m->nn, gw_contig(kernels), m->kernel_dropout), b->k);
   } else {  // static depthwise conv, the same for every sample
     y = gw_conv2d(x, b->static_kernel, NULL,
@@ -406,10 +422,22 @@ static void rec_predict(void *model, const gw_inputs *in, gw_outputs *out) {
 
 // ---- the VQA head ----
 
+// AttFlat: each glimpse is a softmax over the cells of a score map; the glimpses' weighted sums
+// of the features are merged into one vector (B, C). A question about one object can thus
+// read that object's cell instead of an average over the whole image.
+static gw_tensor *attention_pool(laconvnet *m, gw_tensor *feat) {
+  int64_t B = feat->shape[0], C = feat->shape[1], N = feat->shape[2] * feat->shape[3];
+  gw_tensor *scores = gw_conv_forward(&m->pool_score2, gw_silu(gw_conv_forward(&m->pool_score1, feat)));
+  gw_tensor *weights = gw_softmax(gw_reshape(scores, GW_SHAPE(B, m->glimpses, N)), NULL);  // over cells
+  gw_tensor *cells = gw_transpose(gw_reshape(feat, GW_SHAPE(B, C, N)), 1, 2);              // (B, N, C)
+  gw_tensor *glimpses = gw_matmul(weights, cells);                                          // (B, g, C)
+  return gw_linear_forward(&m->pool_merge, gw_reshape(glimpses, GW_SHAPE(B, m->glimpses * C)));
+}
+
 static gw_tensor *vqa_logits(laconvnet *m, const gw_inputs *in) {
   gw_tensor *sentence;
   gw_tensor *feat = encode(m, in, &sentence);
-  gw_tensor *pooled = gw_mean(feat, 2, (int[]){2, 3}, false);
+  gw_tensor *pooled = attention_pool(m, feat);
   if (!sentence) sentence = gw_zeros(GW_F32, GW_SHAPE(pooled->shape[0], m->text_dim));
   return gw_mlp_forward(&m->answer, gw_concat(2, (gw_tensor *[]){pooled, sentence}, 1));
 }
