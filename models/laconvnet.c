@@ -13,9 +13,14 @@
 //   REC head: conv3x3-BN-SiLU, then per cell an objectness logit and a box; the positive cells
 //             are the one holding the target's centre and its neighbours; loss = BCE(objectness)
 //             + w_giou GIoU + w_l1 L1; the predicted box is the one of the most confident cell.
-//   VQA head: attention-flattened pooling of the grid (MCAN's AttFlat: an MLP scores every cell,
-//             a softmax over the cells per glimpse, the weighted sums merged by a linear layer),
-//             joined with the sentence vector -> MLP -> answer logits, BCE against the soft scores.
+//   VQA head: the grid's features with each cell's (x, y) appended, pooled by question-guided
+//             attention (an MLP of the features and the sentence scores every cell, a softmax
+//             over the cells per glimpse, the weighted sums merged by a linear layer: MCAN's
+//             AttFlat with a top-down term), joined with the grid's max-pool (is anything there
+//             at all), fused with the sentence vector by a product of their projections
+//             (as bottom-up top-down VQA models do) -> MLP -> answer logits; cross-entropy against
+//             the normalised soft scores (or BCE per answer). Without the coordinates a pooled
+//             vector cannot say where an object is: the encoder is translation-equivariant.
 //
 // The baselines of the paper's ablation are the same model with model.fusion:
 //   laconv         per-pixel kernels from word attention (the method)
@@ -55,6 +60,8 @@ static const gw_cfg_key KEYS[] = {
     {"model.neighbours", GW_CFG_BOOL, "true", 1, 0, NULL, "the centre cell's 8 neighbours are positives too"},
     {"model.vqa_hidden", GW_CFG_INT, "256", 1, 4096, NULL, "VQA: hidden width of the answer MLP"},
     {"model.vqa_glimpses", GW_CFG_INT, "2", 1, 8, NULL, "VQA: attention glimpses of the pooling over the grid"},
+    {"model.vqa_loss", GW_CFG_ENUM, "softmax", 1, 0, "softmax|bce",
+     "VQA: cross-entropy against the normalised soft scores, or BCE per answer (VQA v2 style)"},
 };
 
 typedef struct laconv_block {
@@ -107,9 +114,11 @@ typedef struct laconvnet {
   gw_conv_m reg, obj;
   float giou_w, l1_w;
   bool neighbours;
-  gw_conv_m pool_score1, pool_score2;  // VQA: AttFlat scores per cell
-  gw_linear_m pool_merge;
+  gw_conv_m pool_score1, pool_score2;  // VQA: attention-pooling scores per cell
+  gw_linear_m pool_question, pool_merge;
   int glimpses;
+  bool vqa_bce;
+  gw_linear_m fuse_image, fuse_question;  // VQA: the product fusion
   gw_mlp answer;
   int64_t out_channels, image_size;
 } laconvnet;
@@ -218,10 +227,15 @@ static void *create(gw_nn *nn, const gw_config *cfg, const gw_model_info *info, 
   int64_t hc = gw_cfg_int(cfg, "model.head_channels");
   if (vqa) {
     m->glimpses = (int)gw_cfg_int(cfg, "model.vqa_glimpses");
-    gw_conv_init(&m->pool_score1, nn, "head.pool.score1", cin, hc, 1, 1, 0, 1, true);
+    m->vqa_bce = !strcmp(gw_cfg_str(cfg, "model.vqa_loss"), "bce");
+    gw_conv_init(&m->pool_score1, nn, "head.pool.score1", cin + 2, hc, 1, 1, 0, 1, true);
+    gw_linear_init(&m->pool_question, nn, "head.pool.question", m->text_dim, hc, false);
     gw_conv_init(&m->pool_score2, nn, "head.pool.score2", hc, m->glimpses, 1, 1, 0, 1, true);
-    gw_linear_init(&m->pool_merge, nn, "head.pool.merge", m->glimpses * cin, cin, true);
-    int64_t dims[3] = {cin + m->text_dim, gw_cfg_int(cfg, "model.vqa_hidden"), info->n_answers};
+    gw_linear_init(&m->pool_merge, nn, "head.pool.merge", m->glimpses * (cin + 2), cin, true);
+    int64_t hidden = gw_cfg_int(cfg, "model.vqa_hidden");
+    gw_linear_init(&m->fuse_image, nn, "head.fuse.image", 2 * cin, hidden, true);
+    gw_linear_init(&m->fuse_question, nn, "head.fuse.question", m->text_dim, hidden, true);
+    int64_t dims[3] = {hidden, hidden, info->n_answers};
     gw_mlp_init(&m->answer, nn, "head.answer", 2, dims, GW_ACT_RELU, 0.1f);
   } else {
     gw_conv_init(&m->head_conv, nn, "head.conv", cin, hc, 3, 1, 1, 1, false);
@@ -422,13 +436,24 @@ static void rec_predict(void *model, const gw_inputs *in, gw_outputs *out) {
 
 // ---- the VQA head ----
 
-// AttFlat: each glimpse is a softmax over the cells of a score map; the glimpses' weighted sums
-// of the features are merged into one vector (B, C). A question about one object can thus
-// read that object's cell instead of an average over the whole image.
-static gw_tensor *attention_pool(laconvnet *m, gw_tensor *feat) {
-  int64_t B = feat->shape[0], C = feat->shape[1], N = feat->shape[2] * feat->shape[3];
-  gw_tensor *scores = gw_conv_forward(&m->pool_score2, gw_silu(gw_conv_forward(&m->pool_score1, feat)));
+// Each glimpse is a softmax over the cells of a score map; the glimpses' weighted sums of the
+// features (and of the cells' coordinates) are merged into one vector (B, C). A question about
+// one object can thus read that object's cell, and where it is, instead of an average.
+static gw_tensor *attention_pool(laconvnet *m, gw_tensor *feat, gw_tensor *sentence) {
+  int64_t B = feat->shape[0], S = feat->shape[2], N = S * S;
+  gw_tensor *coords = gw_empty(GW_F32, GW_SHAPE(1, 2, S, S));  // x, y in [-1, 1]
+  for (int64_t i = 0; i < N; i++) {
+    gw_f32(coords)[i] = 2.0f * ((float)(i % S) + 0.5f) / (float)S - 1.0f;
+    gw_f32(coords)[N + i] = 2.0f * ((float)(i / S) + 0.5f) / (float)S - 1.0f;
+  }
+  feat = gw_concat(2, (gw_tensor *[]){feat, gw_expand(coords, 4, (int64_t[]){B, 2, S, S})}, 1);
+  int64_t C = feat->shape[1];
+  gw_tensor *hidden = gw_conv_forward(&m->pool_score1, feat);
+  if (sentence)  // the question says which cells to read (top-down attention)
+    hidden = gw_add(hidden, gw_reshape(gw_linear_forward(&m->pool_question, sentence), GW_SHAPE(B, hidden->shape[1], 1, 1)));
+  gw_tensor *scores = gw_conv_forward(&m->pool_score2, gw_silu(hidden));
   gw_tensor *weights = gw_softmax(gw_reshape(scores, GW_SHAPE(B, m->glimpses, N)), NULL);  // over cells
+  gw_probe_keep("head.pool", "weights", weights, (int)S);  // (B, glimpses, cells)
   gw_tensor *cells = gw_transpose(gw_reshape(feat, GW_SHAPE(B, C, N)), 1, 2);              // (B, N, C)
   gw_tensor *glimpses = gw_matmul(weights, cells);                                          // (B, g, C)
   return gw_linear_forward(&m->pool_merge, gw_reshape(glimpses, GW_SHAPE(B, m->glimpses * C)));
@@ -437,19 +462,38 @@ static gw_tensor *attention_pool(laconvnet *m, gw_tensor *feat) {
 static gw_tensor *vqa_logits(laconvnet *m, const gw_inputs *in) {
   gw_tensor *sentence;
   gw_tensor *feat = encode(m, in, &sentence);
-  gw_tensor *pooled = attention_pool(m, feat);
-  if (!sentence) sentence = gw_zeros(GW_F32, GW_SHAPE(pooled->shape[0], m->text_dim));
-  return gw_mlp_forward(&m->answer, gw_concat(2, (gw_tensor *[]){pooled, sentence}, 1));
+  gw_tensor *pooled = attention_pool(m, feat, sentence);
+  int64_t B = feat->shape[0], C = feat->shape[1];
+  gw_tensor *peak = gw_max(gw_reshape(feat, GW_SHAPE(B, C, feat->shape[2] * feat->shape[3])), 2, false, NULL);
+  if (!sentence) sentence = gw_zeros(GW_F32, GW_SHAPE(B, m->text_dim));
+  // the answer has to come from the image and the question together: a question alone gives
+  // a vector that means nothing until the image's projection multiplies it
+  gw_tensor *seen = gw_relu(gw_linear_forward(&m->fuse_image, gw_concat(2, (gw_tensor *[]){pooled, peak}, 1)));
+  gw_tensor *asked = gw_relu(gw_linear_forward(&m->fuse_question, sentence));
+  return gw_mlp_forward(&m->answer, gw_mul(seen, asked));
 }
 
 static gw_tensor *vqa_loss(void *model, const gw_inputs *in, gw_loss_terms *terms) {
   laconvnet *m = model;
   gw_tensor *logits = vqa_logits(m, in);
-  // BCE against the soft scores, summed over answers (as VQA models do), averaged over questions
-  gw_tensor *bce = gw_mul_scalar(gw_bce_with_logits(logits, in->answer_scores, NULL, GW_SUM),
-                                 1.0f / (float)in->n);
-  gw_terms_add(terms, "bce", bce);
-  return bce;
+  if (m->vqa_bce) {  // BCE against the soft scores, summed over answers, averaged over questions
+    gw_tensor *bce = gw_mul_scalar(gw_bce_with_logits(logits, in->answer_scores, NULL, GW_SUM),
+                                   1.0f / (float)in->n);
+    gw_terms_add(terms, "bce", bce);
+    return bce;
+  }
+  // cross-entropy against the soft scores normalised to a distribution over the answers
+  int64_t B = logits->shape[0], A = logits->shape[1];
+  gw_tensor *p = gw_empty(GW_F32, GW_SHAPE(B, A));
+  const float *sc = gw_f32(gw_contiguous(in->answer_scores));
+  for (int64_t b = 0; b < B; b++) {
+    float total = 0.0f;
+    for (int64_t a = 0; a < A; a++) total += sc[b * A + a];
+    for (int64_t a = 0; a < A; a++) gw_f32(p)[b * A + a] = total > 0.0f ? sc[b * A + a] / total : 0.0f;
+  }
+  gw_tensor *ce = gw_cross_entropy_soft(logits, p, GW_MEAN);
+  gw_terms_add(terms, "ce", ce);
+  return ce;
 }
 
 static void vqa_predict(void *model, const gw_inputs *in, gw_outputs *out) {
