@@ -1,7 +1,8 @@
 // gw eval RUN_DIR|CKPT [--split NAME] [--weights ema|raw] [--max N]
 // Evaluates a checkpoint (a run's best.h5, or the checkpoint given) on a split, prints a table
-// and writes RUN_DIR/metrics-SPLIT.json.
+// and writes RUN_DIR/metrics-SPLIT.json and every prediction in RUN_DIR/predictions-SPLIT.jsonl.
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@ static int usage(FILE *out, int rc) {
   fprintf(out, "usage: gw eval RUN_DIR|CKPT [--split NAME] [--weights ema|raw] [--max N]\n"
                "Evaluates a checkpoint on a split (default: the config's first eval split), prints\n"
                "the metrics and writes them to metrics-SPLIT.json in the run directory (flat keys:\n"
-               "acc@0.5, acc@0.75, miou, vqa_acc, i2t_r@1, top1, ... as docs/training.md lists).\n"
+               "acc@0.5, acc@0.75, miou, vqa_acc, i2t_r@1, top1, ... as docs/training.md lists),\n"
+               "and every prediction beside the truth to predictions-SPLIT.jsonl, one JSON line\n"
+               "per sample (REC: box, target, iou; VQA: answer, score; classes: class).\n"
                "RUN_DIR evaluates RUN_DIR/ckpt/best.h5 (the newest step checkpoint if there is no\n"
                "best.h5). --weights ema evaluates the EMA weights (the default when the run kept\n"
                "them), --weights raw the trained ones. --max N evaluates the first N samples only.\n"
@@ -136,16 +139,36 @@ int cmd_eval(int argc, char **argv) {
   if (use_ema) gw_ema_init(&ema, &nn, (float)gw_cfg_float(&cfg, "train.ema"));
   int64_t step = gw_ckpt_step(ckpt);
   gw_metrics m;
+  char pred_path[1300], pred_tmp[1310];
   rc = 0;
   if (gw_ckpt_load(ckpt, &nn, NULL, use_ema ? &ema : NULL, NULL) < 0) {
     fprintf(stderr, "gw eval: %s\n", gw_last_error());
     rc = 1;
   } else {
     if (use_ema) gw_ema_swap(&ema);
-    if (gw_evaluate(ops, model, &nn, &d, (int)gw_cfg_int(&cfg, "train.batch_size"), max, &m) < 0) {
+    // every prediction, beside the truth: written aside and renamed when complete
+    snprintf(pred_path, sizeof pred_path, "%s/predictions-%s.jsonl", out_dir, split);
+    snprintf(pred_tmp, sizeof pred_tmp, "%s.tmp", pred_path);
+    FILE *pf = fopen(pred_tmp, "w");
+    char *labels = gw_train_label_names(data_dir, &d);
+    if (!pf) {
+      fprintf(stderr, "gw eval: cannot write %s: %s\n", pred_tmp, strerror(errno));
+      rc = 1;
+    } else if (gw_evaluate_predictions(ops, model, &nn, &d, (int)gw_cfg_int(&cfg, "train.batch_size"),
+                                       max, pf, labels, &m) < 0) {
       fprintf(stderr, "gw eval: %s\n", gw_last_error());
       rc = 1;
     }
+    if (pf && fclose(pf) != 0 && rc == 0) {
+      fprintf(stderr, "gw eval: cannot write %s: %s\n", pred_tmp, strerror(errno));
+      rc = 1;
+    }
+    if (pf && rc == 0 && rename(pred_tmp, pred_path) != 0) {
+      fprintf(stderr, "gw eval: cannot rename %s: %s\n", pred_tmp, strerror(errno));
+      rc = 1;
+    }
+    if (pf && rc != 0) unlink(pred_tmp);
+    free(labels);
   }
   if (rc == 0) {
     char path[1300];
@@ -162,7 +185,7 @@ int cmd_eval(int argc, char **argv) {
       fprintf(stderr, "gw eval: %s\n", gw_last_error());
       rc = 1;
     } else {
-      printf("wrote %s\n", path);
+      printf("wrote %s\nwrote %s (one line per sample)\n", path, pred_path);
     }
   }
   ops->destroy(model);

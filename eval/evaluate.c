@@ -165,8 +165,85 @@ static void key_of(const char *prefix, const char *label, char *out, size_t n) {
 
 // ---- evaluation ----
 
+// The words of sample s (its expression, question or caption), space-separated.
+static void sample_words(const gw_dataset *d, int64_t s, char *out, size_t n) {
+  size_t len = 0;
+  out[0] = '\0';
+  for (int t = 0; d->tokens && t < d->lengths[s] && len + 1 < n; t++) {
+    int32_t id = d->tokens[s * d->max_len + t];
+    const char *w = id >= 0 && id < d->vocab.size ? d->vocab.words[id] : "<unk>";
+    len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "", w);
+  }
+}
+
+// Line k of labels (one name per line) as a JSON string, or null.
+static json_t *label_json(const char *labels, int k) {
+  const char *p = labels;
+  for (int i = 0; p && i < k; i++) {
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  if (k < 0 || !p || !*p) return json_null();
+  return json_stringn(p, strcspn(p, "\n"));
+}
+
+static json_t *box_json(const float *b) {
+  json_t *a = json_array();
+  for (int k = 0; k < 4; k++) json_array_append_new(a, json_real(round(b[k] * 100.0) / 100.0));
+  return a;
+}
+
+// One JSON line per evaluated sample (what the model said, beside the truth).
+static int write_predictions(FILE *f, const gw_dataset *d, int64_t n, const int64_t *sample,
+                             const int32_t *sample_image, const float *pred_boxes,
+                             const float *gt_boxes, const int32_t *pred, const double *vqa,
+                             const char *labels) {
+  char text[1024];
+  for (int64_t i = 0; i < n; i++) {
+    int64_t s = sample[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "sample", json_integer(s));
+    json_object_set_new(o, "image", json_integer(d->source_id ? d->source_id[sample_image[i]]
+                                                              : sample_image[i]));
+    if (d->task != GW_TASK_CLASSIFY) {
+      sample_words(d, s, text, sizeof text);
+      json_object_set_new(o, "text", json_string(text));
+    }
+    if (d->task == GW_TASK_REC) {
+      json_object_set_new(o, "level", json_integer(d->levels ? d->levels[s] : -1));
+      json_object_set_new(o, "box", box_json(pred_boxes + 4 * i));
+      json_object_set_new(o, "target", box_json(gt_boxes + 4 * i));
+      double iou = gw_box_iou_xyxy(pred_boxes + 4 * i, gt_boxes + 4 * i);
+      json_object_set_new(o, "iou", json_real(round(iou * 1e4) / 1e4));
+      json_object_set_new(o, "correct", json_boolean(iou >= 0.5));
+    } else if (d->task == GW_TASK_VQA) {
+      json_object_set_new(o, "answer", label_json(labels, pred[i]));
+      json_object_set_new(o, "answer_id", json_integer(pred[i]));
+      json_object_set_new(o, "score", json_real(round(vqa[i] * 1e4) / 1e4));
+    } else if (d->task == GW_TASK_CLASSIFY) {
+      json_object_set_new(o, "class", label_json(labels, pred[i]));
+      json_object_set_new(o, "class_id", json_integer(pred[i]));
+      json_object_set_new(o, "true_class_id", json_integer(d->labels[s]));
+      json_object_set_new(o, "correct", json_boolean(pred[i] == d->labels[s]));
+    }
+    int rc = json_dumpf(o, f, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(8));
+    json_decref(o);
+    if (rc < 0 || fputc('\n', f) == EOF) {
+      gw_set_error("evaluate: cannot write the predictions (disk full?)");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_dataset *d,
                 int batch_size, int64_t max_samples, gw_metrics *out) {
+  return gw_evaluate_predictions(ops, model, nn, d, batch_size, max_samples, NULL, NULL, out);
+}
+
+int gw_evaluate_predictions(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_dataset *d,
+                            int batch_size, int64_t max_samples, FILE *predictions,
+                            const char *labels, gw_metrics *out) {
   memset(out, 0, sizeof *out);
   int64_t n = max_samples > 0 && max_samples < d->n_samples ? max_samples : d->n_samples;
   gw_loader l;
@@ -179,6 +256,7 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
   int32_t *levels = NULL, *sample_image = malloc((size_t)(n + 1) * sizeof *sample_image);
   int64_t *sample = malloc((size_t)(n + 1) * sizeof *sample);  // row -> sample of the split
   double *vqa = NULL;
+  int32_t *pred = malloc((size_t)(n + 1) * sizeof *pred);  // VQA: the answer; classes: the class
   int64_t right = 0;
   int dim = 0;
   if (d->task == GW_TASK_REC) {
@@ -211,8 +289,14 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
           memcpy(gt_boxes + 4 * at, b->boxes + 4 * i, 4 * sizeof(float));
           levels[at] = b->levels[i];
           break;
-        case GW_TASK_VQA: vqa[at] = gw_vqa_accuracy(answer[i], d->answers10 + 10 * b->index[i]); break;
-        case GW_TASK_CLASSIFY: right += label[i] == b->labels[i]; break;
+        case GW_TASK_VQA:
+          pred[at] = answer[i];
+          vqa[at] = gw_vqa_accuracy(answer[i], d->answers10 + 10 * b->index[i]);
+          break;
+        case GW_TASK_CLASSIFY:
+          pred[at] = label[i];
+          right += label[i] == b->labels[i];
+          break;
         case GW_TASK_CAPTION:
           if (o.dim && !img_emb) {
             dim = o.dim;
@@ -356,9 +440,13 @@ int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_datase
     free(cap_image);
     free(first);
   }
+  if (rc == 0 && predictions)
+    rc = write_predictions(predictions, d, n, sample, sample_image, pred_boxes, gt_boxes, pred, vqa,
+                           labels);
   gw_no_grad_end(prev);
   gw_nn_train(nn, was_training);
   gw_loader_close(&l);
+  free(pred);
   free(pred_boxes);
   free(gt_boxes);
   free(levels);

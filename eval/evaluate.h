@@ -15,6 +15,7 @@
 #define GW_EVAL_EVALUATE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "models/model.h"
 
@@ -53,5 +54,15 @@ const char *gw_main_metric(gw_data_task task);
 // gradients, and restores the training mode after. Returns 0 or -1.
 int gw_evaluate(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_dataset *d,
                 int batch_size, int64_t max_samples, gw_metrics *out);
+// The same, and one JSON line per sample evaluated into predictions (when not NULL), in the
+// order evaluated. Every line has "sample" (its row in the split), "image" (the source's image
+// id for a converted data set, else the image row) and "text" (its words; not for classes);
+// then REC: "level", "box" (predicted), "target", "iou", "correct" (IoU >= 0.5), boxes x1 y1
+// x2 y2 in the same pixels as the metrics; VQA: "answer" (its name from labels, or null),
+// "answer_id", "score" (its soft score); classes: "class", "class_id", "true_class_id",
+// "correct". labels (may be NULL): answer or class names, one per line in id order.
+int gw_evaluate_predictions(const gw_model_ops *ops, void *model, gw_nn *nn, const gw_dataset *d,
+                            int batch_size, int64_t max_samples, FILE *predictions,
+                            const char *labels, gw_metrics *out);
 
 #endif

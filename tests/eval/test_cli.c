@@ -58,6 +58,25 @@ static char *json_text(const char *path, const char *key) {
 
 // ---- gw eval ----
 
+// predictions-SPLIT.jsonl: one object per line; returns the lines read (at most max) into rows.
+static int read_predictions(const char *run, const char *split, json_t **rows, int max) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/predictions-%s.jsonl", run, split);
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "%s is missing", path);
+  char line[4096];
+  int n = 0;
+  while (fgets(line, sizeof line, f)) {
+    json_error_t err;
+    json_t *o = json_loads(line, 0, &err);
+    cr_assert(o && json_is_object(o), "%s:%d: %s", path, n + 1, err.text);
+    cr_assert_lt(n, max, "%s has more than %d lines", path, max);
+    rows[n++] = o;
+  }
+  fclose(f);
+  return n;
+}
+
 // gw eval RUN evaluates the run's best checkpoint on a split and writes RUN/metrics-SPLIT.json
 // and a table: with EMA weights by default (the numbers the trainer reported), with raw ones
 // on request (the numbers of the same run without EMA, whose weights are the raw ones); asking
@@ -88,6 +107,21 @@ Test(cli, eval_writes_metrics_with_ema_or_raw_weights) {
   GWR_ASSERT_FILE_HAS(log, "small_cnn on test, step 20 (EMA weights, ");
   GWR_ASSERT_FILE_HAS(log, "  top1 ");
   GWR_ASSERT_FILE_HAS(log, "wrote ");
+  // every prediction, one line per sample: the share marked correct is top1
+  json_t *rows[64];
+  int n = read_predictions(e, "test", rows, 64);
+  cr_assert_eq(n, 60);
+  int right = 0;
+  for (int i = 0; i < n; i++) {
+    int id = (int)json_integer_value(json_object_get(rows[i], "class_id"));
+    int truth = (int)json_integer_value(json_object_get(rows[i], "true_class_id"));
+    cr_assert(json_is_string(json_object_get(rows[i], "class")), "line %d names no class", i + 1);
+    cr_assert_eq(json_is_true(json_object_get(rows[i], "correct")), id == truth);
+    right += id == truth;
+    json_decref(rows[i]);
+  }
+  cr_assert_float_eq(right / 60.0, trained_ema, 1e-6,  // the JSON holds 6 digits
+                     "%d of 60 right, top1 %g", right, trained_ema);
 
   // a checkpoint given by path: its metrics go to its run directory
   char ck[1200];
@@ -407,6 +441,29 @@ Test(cli, rec_run_levels_pictures_and_captions) {
   GWR_ASSERT_FILE_HAS(log, "REC: top-1 box per expression");
   GWR_ASSERT_FILE_HAS(log, "  miou_L1 ");
   cr_assert_eq(json_num(path, "acc@0.5"), trained, "gw eval and the trainer disagree");
+  // every prediction: its IoU recomputed from the boxes, the share correct is acc@0.5
+  double samples = json_num(path, "samples");
+  static json_t *rows_val[8192];
+  int n = read_predictions(run, "val", rows_val, 8192);
+  json_t **rows = rows_val;
+  cr_assert_eq(n, (int)samples);
+  int right = 0;
+  for (int i = 0; i < n; i++) {
+    float b[2][4];
+    for (int k = 0; k < 2; k++)
+      for (int j = 0; j < 4; j++)
+        b[k][j] = (float)json_number_value(json_array_get(json_object_get(rows[i], k ? "target" : "box"), j));
+    double iou = json_number_value(json_object_get(rows[i], "iou"));
+    cr_assert_float_eq(iou, gw_box_iou_xyxy(b[0], b[1]), 2e-3, "line %d", i + 1);
+    const char *text = json_string_value(json_object_get(rows[i], "text"));
+    cr_assert(text && text[0], "line %d has no expression", i + 1);
+    int level = (int)json_integer_value(json_object_get(rows[i], "level"));
+    cr_assert(level >= 0 && level <= 3, "line %d: level %d", i + 1, level);
+    right += json_is_true(json_object_get(rows[i], "correct"));
+    json_decref(rows[i]);
+  }
+  cr_assert_float_eq(right / samples, trained, 1e-6, "%d of %g correct, acc@0.5 %g", right, samples,
+                     trained);
 
   int boxes_drawn = 0;
   for (int i = 0; i < 8; i++) {
