@@ -204,13 +204,52 @@ static int run_train(const char *base, const char *dir, const setting *s, int n_
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-// The final metrics of a run (its first metrics-*.json), the parameter count and mean step time.
+enum { MAX_EVALS = 256 };
+
+// The final metrics of a run (its first metrics-*.json), its mean step time, and the learning
+// curve of its main metric against training time (the evaluations during training, from
+// metrics.jsonl, timed by the seconds log.csv gives each step: evaluation time not counted).
 typedef struct result {
   int n;
   char name[40][32];
   double value[40];
-  double step_seconds;
+  double step_seconds, train_seconds;
+  int n_evals;
+  double eval_seconds[MAX_EVALS], eval_value[MAX_EVALS];
+  int64_t eval_step[MAX_EVALS];
+  char curve_metric[32];
 } result;
+
+// The metric a task is judged by, among those a metrics row has (NULL: none).
+static const char *main_metric_of(json_t *row) {
+  static const char *const mains[] = {"acc@0.5", "vqa_acc", "i2t_r@1", "top1"};
+  for (int k = 0; k < 4; k++)
+    if (json_is_number(json_object_get(row, mains[k]))) return mains[k];
+  return NULL;
+}
+
+// The evaluations of split during training: main metric at the training seconds of its step.
+static void read_curve(const char *dir, const char *split, const double *cum, int64_t n_steps,
+                       result *r) {
+  char path[1200], line[8192];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  while (fgets(line, sizeof line, f) && r->n_evals < MAX_EVALS) {
+    json_t *row = json_loads(line, 0, NULL);
+    const char *metric = row ? main_metric_of(row) : NULL;
+    int64_t step = json_integer_value(json_object_get(row, "step"));
+    const char *row_split = json_string_value(json_object_get(row, "split"));
+    if (metric && row_split && !strcmp(row_split, split) && step >= 0 && step <= n_steps) {
+      snprintf(r->curve_metric, sizeof r->curve_metric, "%s", metric);
+      r->eval_seconds[r->n_evals] = cum[step];
+      r->eval_step[r->n_evals] = step;
+      r->eval_value[r->n_evals++] = json_number_value(json_object_get(row, metric));
+    }
+    json_decref(row);
+  }
+  fclose(f);
+}
 
 static int read_result(const char *dir, result *r) {
   memset(r, 0, sizeof *r);
@@ -235,21 +274,43 @@ static int read_result(const char *dir, result *r) {
     r->value[r->n++] = json_number_value(v);
   }
   json_decref(m);
+  // log.csv: step, ..., seconds (the last column); cum[k] = training seconds up to step k
   snprintf(path, sizeof path, "%s/log.csv", dir);
   FILE *f = fopen(path, "r");
+  double *cum = calloc(1, sizeof *cum);
+  int64_t n_steps = 0;
   if (f) {
     char line[1024];
-    double sum = 0.0;
-    int n = 0;
     while (fgets(line, sizeof line, f)) {
       char *last = strrchr(line, ',');
-      double s;
-      if (last && sscanf(last + 1, "%lf", &s) == 1 && isdigit((unsigned char)line[0])) sum += s, n++;
+      double sec;
+      long long step;
+      if (!last || sscanf(last + 1, "%lf", &sec) != 1 || sscanf(line, "%lld,", &step) != 1 ||
+          step != n_steps + 1)
+        continue;
+      cum = realloc(cum, (size_t)(step + 1) * sizeof *cum);
+      cum[step] = cum[n_steps] + sec;
+      n_steps = step;
     }
     fclose(f);
-    r->step_seconds = n ? sum / n : 0.0;
   }
+  r->train_seconds = cum[n_steps];
+  r->step_seconds = n_steps ? cum[n_steps] / (double)n_steps : 0.0;
+  read_curve(dir, split, cum, n_steps, r);
+  free(cum);
   return 0;
+}
+
+// A run's main metric at the last evaluation within `seconds` of training (NAN: none so early),
+// and the step of that evaluation (step may be NULL).
+static double value_within(const result *r, double seconds, int64_t *step) {
+  double v = NAN;
+  for (int i = 0; i < r->n_evals; i++)
+    if (r->eval_seconds[i] <= seconds) {
+      v = r->eval_value[i];
+      if (step) *step = r->eval_step[i];
+    }
+  return v;
 }
 
 static long param_count(const char *dir) {
@@ -384,40 +445,54 @@ int cmd_ablate(int argc, char **argv) {
     fprintf(stderr, "gw ablate: cannot write the results into %s\n", out_dir);
     return 1;
   }
+  // every run's results first: the equal-time view needs the fastest setting's training time
+  result *all = calloc((size_t)n_settings * n_seeds, sizeof *all);
+  int *n_ok = calloc((size_t)n_settings, sizeof *n_ok);
+  double fastest = INFINITY;  // the least mean training time of a setting, in seconds
+  for (int s = 0; s < n_settings; s++) {
+    double t[MAX_SEEDS], mean, std;
+    for (int k = 0; k < n_seeds; k++) {
+      char dir[1400];
+      snprintf(dir, sizeof dir, "%s/%s/seed%ld", out_dir, settings[s].name, seeds[k]);
+      result *r = &all[s * n_seeds + n_ok[s]];
+      if (read_result(dir, r) == 0) t[n_ok[s]++] = r->train_seconds;
+    }
+    gw_mean_std(t, n_ok[s], &mean, &std);
+    if (n_ok[s] && mean > 0 && mean < fastest) fastest = mean;
+  }
   result first;
   bool header = false;
   for (int s = 0; s < n_settings; s++) {
-    result rs[MAX_SEEDS];
-    int ok = 0;
+    result *rs = &all[s * n_seeds];
+    int ok = n_ok[s];
     char dir[1400];
-    for (int k = 0; k < n_seeds; k++) {
-      snprintf(dir, sizeof dir, "%s/%s/seed%ld", out_dir, settings[s].name, seeds[k]);
-      if (read_result(dir, &rs[ok]) == 0) ok++;
-    }
     if (!ok) continue;
     if (!header) {
       first = rs[0];
-      fprintf(csv, "setting,seeds,params,step_ms");
+      fprintf(csv, "setting,seeds,params,step_ms,train_s");
       fprintf(md, "# Ablation: %s\n\nBase config `%s`, seeds", grid, base);
       for (int k = 0; k < n_seeds; k++) fprintf(md, " %ld", seeds[k]);
-      fprintf(md, "; each cell is the mean +- std over seeds of the final evaluation.\n\n| setting | params | step ms |");
+      fprintf(md, "; each cell is the mean +- std over seeds of the final evaluation (equal "
+              "steps).\n\n| setting | params | step ms | train s |");
       for (int i = 0; i < first.n; i++) {
         fprintf(csv, ",%s_mean,%s_std", first.name[i], first.name[i]);
         fprintf(md, " %s |", first.name[i]);
       }
+      if (first.n_evals) fprintf(csv, ",%s_at_equal_time_mean,%s_at_equal_time_std", first.curve_metric, first.curve_metric);
       fprintf(csv, "\n");
-      fprintf(md, "\n|---|---|---|");
+      fprintf(md, "\n|---|---|---|---|");
       for (int i = 0; i < first.n; i++) fprintf(md, "---|");
       fprintf(md, "\n");
       header = true;
     }
     snprintf(dir, sizeof dir, "%s/%s/seed%ld", out_dir, settings[s].name, seeds[0]);
     long params = param_count(dir);
-    double step[MAX_SEEDS], sm, ss;
-    for (int k = 0; k < ok; k++) step[k] = rs[k].step_seconds * 1e3;
+    double step[MAX_SEEDS], train[MAX_SEEDS], sm, ss, tm, ts;
+    for (int k = 0; k < ok; k++) step[k] = rs[k].step_seconds * 1e3, train[k] = rs[k].train_seconds;
     gw_mean_std(step, ok, &sm, &ss);
-    fprintf(csv, "%s,%d,%ld,%.3f", settings[s].name, ok, params, sm);
-    fprintf(md, "| %s | %ld | %.1f |", settings[s].name, params, sm);
+    gw_mean_std(train, ok, &tm, &ts);
+    fprintf(csv, "%s,%d,%ld,%.3f,%.1f", settings[s].name, ok, params, sm, tm);
+    fprintf(md, "| %s | %ld | %.1f | %.0f |", settings[s].name, params, sm, tm);
     for (int i = 0; i < first.n; i++) {
       double v[MAX_SEEDS], mean, std;
       int m = 0;
@@ -428,9 +503,48 @@ int cmd_ablate(int argc, char **argv) {
       fprintf(csv, ",%.6g,%.6g", mean, std);
       fprintf(md, " %.4f +- %.4f |", mean, std);
     }
+    if (first.n_evals) {
+      double v[MAX_SEEDS], mean, std;
+      int m = 0;
+      for (int k = 0; k < ok; k++) {
+        double x = value_within(&rs[k], fastest, NULL);
+        if (!isnan(x)) v[m++] = x;
+      }
+      gw_mean_std(v, m, &mean, &std);
+      if (m) fprintf(csv, ",%.6g,%.6g", mean, std);
+      else fprintf(csv, ",,");
+    }
     fprintf(csv, "\n");
     fprintf(md, "\n");
   }
+  // the same settings at equal training time: each at its last evaluation within the time the
+  // fastest setting needed for the whole schedule
+  if (header && first.n_evals && isfinite(fastest)) {
+    fprintf(md, "\n## At equal training time\n\n%s at the last evaluation during training within "
+            "%.0f s of training (the fastest setting's whole schedule; evaluation time not "
+            "counted; evaluations during training may use a subset, train.eval_max):\n\n"
+            "| setting | at step | %s |\n|---|---|---|\n", first.curve_metric, fastest,
+            first.curve_metric);
+    for (int s = 0; s < n_settings; s++) {
+      if (!n_ok[s]) continue;
+      double v[MAX_SEEDS], steps[MAX_SEEDS], mean, std, step_mean, step_std;
+      int m = 0;
+      for (int k = 0; k < n_ok[s]; k++) {
+        const result *r = &all[s * n_seeds + k];
+        int64_t at = 0;
+        double x = value_within(r, fastest, &at);
+        if (isnan(x)) continue;
+        steps[m] = (double)at;
+        v[m++] = x;
+      }
+      gw_mean_std(v, m, &mean, &std);
+      gw_mean_std(steps, m, &step_mean, &step_std);
+      if (m) fprintf(md, "| %s | %.0f | %.4f +- %.4f |\n", settings[s].name, step_mean, mean, std);
+      else fprintf(md, "| %s | - | no evaluation that early |\n", settings[s].name);
+    }
+  }
+  free(all);
+  free(n_ok);
   fclose(csv);
   fclose(md);
   printf("wrote %s/RESULT.md and RESULT.csv%s\n", out_dir, failed ? " (some runs failed)" : "");

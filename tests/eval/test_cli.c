@@ -237,13 +237,51 @@ Test(cli, graph_writes_dot_with_op_nodes) {
 
 // ---- gw ablate ----
 
-// Reads a RESULT.csv row: setting, seeds, params, step ms, top1 mean, top1 std.
+// Reads a RESULT.csv row: setting, seeds, params, step ms, training seconds, top1 mean, top1
+// std, top1 at equal time mean and std.
 typedef struct row {
   char setting[256];
   int seeds;
   long params;
-  double step_ms, mean, std;
+  double step_ms, train_s, mean, std, eq_mean, eq_std;
 } row;
+
+// A run's training seconds up to each step (log.csv's last column summed), into cum[0..steps].
+static int run_seconds(const char *run, double *cum, int max) {
+  char path[1400];
+  snprintf(path, sizeof path, "%s/log.csv", run);
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "%s is missing", path);
+  char line[1024];
+  int n = 0;
+  cum[0] = 0.0;
+  while (fgets(line, sizeof line, f))
+    if (line[0] >= '0' && line[0] <= '9' && n + 1 < max) {
+      n++;
+      cum[n] = cum[n - 1] + atof(strrchr(line, ',') + 1);
+    }
+  fclose(f);
+  return n;
+}
+
+// top1 of the run's last evaluation (metrics.jsonl, split test) within `seconds` of training.
+static double top1_within(const char *run, const double *cum, double seconds) {
+  char path[1400], line[4096];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "%s is missing", path);
+  double v = NAN;
+  while (fgets(line, sizeof line, f)) {
+    json_t *o = json_loads(line, 0, NULL);
+    cr_assert(o, "%s: %s", path, line);
+    int step = (int)json_integer_value(json_object_get(o, "step"));
+    if (!strcmp(json_string_value(json_object_get(o, "split")), "test") && cum[step] <= seconds)
+      v = json_number_value(json_object_get(o, "top1"));
+    json_decref(o);
+  }
+  fclose(f);
+  return v;
+}
 
 // gw ablate runs every setting of a 2 x 1 grid over 2 seeds (continuing a run that was
 // interrupted), then writes RESULT.md and RESULT.csv with the mean +- std over seeds of the
@@ -257,14 +295,14 @@ Test(cli, ablate_grid_over_seeds) {
   gwr_write(grid,
             "config: ablate-base.yaml\n"
             "seeds: [1, 2]\n"
-            "common: [\"train.steps=6\", \"train.eval_every=0\", \"train.ckpt_every=6\"]\n"
+            "common: [\"train.steps=6\", \"train.eval_every=2\", \"train.ckpt_every=6\"]\n"
             "grid:\n"
             "  - [\"model.channels=4,8\", \"model.channels=8,16\"]\n"
             "  - [\"train.lr=3e-3\"]\n");
   // one run was interrupted before: it is continued, not started again
   const char *stopped = gwr_path("ablate/channels-4:8_lr-3e-3/seed2");
   int rc = gwr_run(gwr_path("ablate-stopped.log"), "train", gwr_path("ablate-base.yaml"), "--out",
-                   stopped, "--quiet", "--stop-after", "3", "train.steps=6", "train.eval_every=0",
+                   stopped, "--quiet", "--stop-after", "3", "train.steps=6", "train.eval_every=2",
                    "train.ckpt_every=6", "model.channels=4,8", "train.lr=3e-3", "train.seed=2", NULL);
   cr_assert_eq(rc, 130, "the run to interrupt: exit %d", rc);
   rc = gwr_run(log, "ablate", grid, "--out", out, NULL);
@@ -290,14 +328,53 @@ Test(cli, ablate_grid_over_seeds) {
   snprintf(path, sizeof path, "%s/RESULT.csv", out);
   char *csv = gwr_read(path, NULL);
   cr_assert(csv, "no RESULT.csv");
-  cr_assert(!strncmp(csv, "setting,seeds,params,step_ms,top1_mean,top1_std\n", 47), "header:\n%s",
-            csv);
+  static const char header[] =
+      "setting,seeds,params,step_ms,train_s,top1_mean,top1_std,top1_at_equal_time_mean,"
+      "top1_at_equal_time_std\n";
+  cr_assert(!strncmp(csv, header, strlen(header)), "header:\n%s", csv);
+  // equal time: the fastest setting's mean training time, and each run's top1 within it
+  double cum[2][2][16], train_s[2], fastest = INFINITY;
+  for (int s = 0; s < 2; s++) {
+    train_s[s] = 0.0;
+    for (int k = 0; k < 2; k++) {
+      snprintf(path, sizeof path, "%s/%s/seed%d", out, settings[s], k + 1);
+      int n = run_seconds(path, cum[s][k], 16);
+      cr_assert_eq(n, 6, "%s: %d steps logged", path, n);
+      train_s[s] += cum[s][k][6] / 2;
+    }
+    fastest = fmin(fastest, train_s[s]);
+  }
   char *line = strchr(csv, '\n') + 1;
   for (int s = 0; s < 2; s++) {
     row r;
-    cr_assert_eq(sscanf(line, "%255[^,],%d,%ld,%lf,%lf,%lf", r.setting, &r.seeds, &r.params,
-                        &r.step_ms, &r.mean, &r.std),
-                 6, "RESULT.csv row: %.200s", line);
+    int used = 0;
+    cr_assert_eq(sscanf(line, "%255[^,],%d,%ld,%lf,%lf,%lf,%lf,%n", r.setting, &r.seeds,
+                        &r.params, &r.step_ms, &r.train_s, &r.mean, &r.std, &used),
+                 7, "RESULT.csv row: %.200s", line);
+    // the equal-time cells are empty when no evaluation of the setting came that early
+    r.eq_mean = r.eq_std = NAN;
+    if (line[used] != ',')
+      cr_assert_eq(sscanf(line + used, "%lf,%lf", &r.eq_mean, &r.eq_std), 2, "row: %.200s", line);
+    cr_assert_float_eq(r.train_s, train_s[s], 0.051, "%s: %g s of training, want %g", settings[s],
+                       r.train_s, train_s[s]);
+    double eq[2], eq_mean, eq_std;
+    int n_eq = 0;
+    for (int k = 0; k < 2; k++) {
+      snprintf(path, sizeof path, "%s/%s/seed%d", out, settings[s], k + 1);
+      double v = top1_within(path, cum[s][k], fastest);
+      if (!isnan(v)) eq[n_eq++] = v;
+    }
+    if (train_s[s] == fastest)  // the fastest setting: a seed at or below its mean time finished
+      cr_assert_gt(n_eq, 0, "%s: no evaluation within its own mean time %g s", settings[s], fastest);
+    if (n_eq == 0) {
+      cr_assert(isnan(r.eq_mean), "%s: %g at equal time, but no evaluation came that early",
+                settings[s], r.eq_mean);
+    } else {
+      gw_mean_std(eq, n_eq, &eq_mean, &eq_std);
+      cr_assert_float_eq(r.eq_mean, eq_mean, 1e-5, "%s at equal time: %g, want %g", settings[s],
+                         r.eq_mean, eq_mean);
+      cr_assert_float_eq(r.eq_std, eq_std, 1e-5);
+    }
     double mean, std;
     gw_mean_std(top1[s], 2, &mean, &std);
     cr_assert_str_eq(r.setting, settings[s]);
@@ -312,7 +389,9 @@ Test(cli, ablate_grid_over_seeds) {
   cr_assert_eq(*line, '\0', "more rows than settings:\n%s", csv);
   free(csv);
   snprintf(path, sizeof path, "%s/RESULT.md", out);
-  GWR_ASSERT_FILE_HAS(path, "| setting | params | step ms | top1 |");
+  GWR_ASSERT_FILE_HAS(path, "| setting | params | step ms | train s | top1 |");
+  GWR_ASSERT_FILE_HAS(path, "## At equal training time");
+  GWR_ASSERT_FILE_HAS(path, "| setting | at step | top1 |");
   for (int s = 0; s < 2; s++) {
     char cell[400];
     double mean, std;
