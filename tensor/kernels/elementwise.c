@@ -6,6 +6,7 @@
 // fixed stride per operand; the inner loop has specialised versions for the common stride
 // patterns (all 1, one operand broadcast), which the compiler vectorises.
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "tensor/kernels.h"
@@ -76,14 +77,31 @@ static void iter_row_offsets(const iter *it, int64_t r, int64_t *off) {
 // work is large; a single long row is cut into fixed-size pieces.
 typedef void (*row_fn)(const iter *it, const int64_t *off, int64_t count, void *ctx);
 
+// Rows [r0, r1): the offsets of the first row are computed once, then advanced row by row like
+// an odometer (no divisions per row: they cost more than a short row's work).
+static void run_rows(const iter *it, int64_t r0, int64_t r1, row_fn body, void *ctx) {
+  if (r0 >= r1) return;
+  int64_t off[MAX_OPS], idx[GW_MAX_DIMS];
+  iter_row_offsets(it, r0, off);
+  for (int64_t i = it->ndim - 2, r = r0; i >= 0; i--) {  // r0's index in each row dim
+    idx[i] = r % it->shape[i];
+    r /= it->shape[i];
+  }
+  for (int64_t r = r0; r < r1; r++) {
+    body(it, off, it->inner, ctx);
+    for (int i = it->ndim - 2; i >= 0; i--) {  // the next row
+      for (int k = 0; k < it->nops; k++) off[k] += it->strides[k][i];
+      if (++idx[i] < it->shape[i]) break;
+      for (int k = 0; k < it->nops; k++) off[k] -= it->shape[i] * it->strides[k][i];
+      idx[i] = 0;
+    }
+  }
+}
+
 static void iter_run(const iter *it, row_fn body, void *ctx) {
   int64_t total = it->rows * it->inner;
   if (total < GW_PARALLEL_MIN) {
-    int64_t off[MAX_OPS];
-    for (int64_t r = 0; r < it->rows; r++) {
-      iter_row_offsets(it, r, off);
-      body(it, off, it->inner, ctx);
-    }
+    run_rows(it, 0, it->rows, body, ctx);
     return;
   }
   if (it->rows == 1) {
@@ -98,11 +116,11 @@ static void iter_run(const iter *it, row_fn body, void *ctx) {
     }
     return;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < it->rows; r++) {
-    int64_t off[MAX_OPS];
-    iter_row_offsets(it, r, off);
-    body(it, off, it->inner, ctx);
+  // each thread a contiguous range of rows (elementwise: the sharing changes no bit)
+#pragma omp parallel
+  {
+    int n_threads = omp_get_num_threads(), t = omp_get_thread_num();
+    run_rows(it, it->rows * t / n_threads, it->rows * (t + 1) / n_threads, body, ctx);
   }
 }
 
