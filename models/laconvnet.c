@@ -26,7 +26,8 @@
 //   laconv         per-pixel kernels from word attention (the method)
 //   dynamic        one kernel per sample from the sentence vector, shared by all pixels
 //   film           static depthwise convs, features modulated by (gamma, beta) from the sentence
-//   static_late    static depthwise convs; the sentence vector joins only at the head
+//   static_late    static depthwise convs; the sentence vector joins only at the head (added,
+//                  then a 3x3 conv layer so that image and sentence can interact)
 //   blind          static depthwise convs and no text at all (the blind ceiling)
 #include <math.h>
 #include <stdlib.h>
@@ -111,6 +112,8 @@ typedef struct laconvnet {
   gw_conv_m head_conv;
   gw_batchnorm_m head_bn;
   gw_linear_m late;  // static_late: sentence -> head channels
+  gw_conv_m late_conv;  // static_late: a hidden layer after the fusion, where image and
+  gw_batchnorm_m late_bn;  // sentence can interact (a bias alone barely selects a cell)
   gw_conv_m reg, obj;
   float giou_w, l1_w;
   bool neighbours;
@@ -240,7 +243,11 @@ static void *create(gw_nn *nn, const gw_config *cfg, const gw_model_info *info, 
   } else {
     gw_conv_init(&m->head_conv, nn, "head.conv", cin, hc, 3, 1, 1, 1, false);
     gw_batchnorm_init(&m->head_bn, nn, "head.bn", hc, true);
-    if (m->fusion == 3) gw_linear_init(&m->late, nn, "head.late", m->text_dim, hc, true);
+    if (m->fusion == 3) {
+      gw_linear_init(&m->late, nn, "head.late", m->text_dim, hc, true);
+      gw_conv_init(&m->late_conv, nn, "head.late_conv", hc, hc, 3, 1, 1, 1, false);
+      gw_batchnorm_init(&m->late_bn, nn, "head.late_bn", hc, true);
+    }
     gw_conv_init(&m->reg, nn, "head.reg", hc, 4, 1, 1, 0, 1, true);
     gw_conv_init(&m->obj, nn, "head.obj", hc, 1, 1, 1, 0, 1, true);
   }
@@ -363,6 +370,7 @@ static void rec_head(laconvnet *m, gw_tensor *feat, gw_tensor *sentence, gw_tens
   if (m->fusion == 3) {  // late fusion: the sentence joins here, and only here
     int64_t B = h->shape[0], C = h->shape[1];
     h = gw_add(h, gw_reshape(gw_linear_forward(&m->late, sentence), GW_SHAPE(B, C, 1, 1)));
+    h = gw_batchnorm_forward(&m->late_bn, gw_conv_forward(&m->late_conv, gw_silu(h)));
   }
   h = gw_silu(h);
   int64_t B = h->shape[0], S = h->shape[2];

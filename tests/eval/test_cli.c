@@ -571,6 +571,38 @@ Test(cli, rec_run_levels_pictures_and_captions) {
   cr_assert_gt(boxes_drawn, 0, "no predicted box drawn in any sample");
 }
 
+// Every fusion of the ablation trains, evaluates and keeps its own parameters: LaConv's
+// kernel generator, per-sample kernels from the sentence, FiLM, static convs with the sentence
+// at the head (and the hidden layer after it), and the blind model (no text encoder weights
+// used: its loss does not depend on the words).
+Test(cli, every_laconvnet_fusion_trains_and_evaluates) {
+  const char *cfg = laconv_config("fusions", "laconvnet");
+  static const char *const fusions[] = {"laconv", "dynamic", "film", "static_late", "blind"};
+  // a parameter each must have, and one it must not
+  static const char *const own[] = {"cond.query.weight", "kernel.weight", "film.weight",
+                                    "head.late_conv.weight", "dwconv.weight"};
+  static const char *const not_own[] = {"dwconv.weight", "cond.query", "cond.query",
+                                        "film.weight", "head.late"};
+  for (int f = 0; f < 5; f++) {
+    const char *run = gwr_path("fusion-%s", fusions[f]), *log = gwr_path("fusion-%s.log", fusions[f]);
+    char set[64];
+    snprintf(set, sizeof set, "model.fusion=%s", fusions[f]);
+    int rc = gwr_run(log, "train", cfg, "--out", run, set, NULL);
+    cr_assert_eq(rc, 0, "%s: exit %d; see %s", fusions[f], rc, log);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/metrics-val.json", run);
+    double acc = json_num(path, "acc@0.5");
+    cr_assert(acc >= 0 && acc <= 1, "%s: acc@0.5 %g", fusions[f], acc);
+    snprintf(path, sizeof path, "%s/ckpt/step_6.h5", run);
+    rc = gwr_run(log, "info", path, NULL);
+    cr_assert_eq(rc, 0);
+    GWR_ASSERT_FILE_HAS(log, own[f]);
+    char *listing = gwr_read(log, NULL);
+    cr_assert(!strstr(listing, not_own[f]), "%s has %s", fusions[f], not_own[f]);
+    free(listing);
+  }
+}
+
 // A VQA run: the official score overall, by answer type and by question family.
 Test(cli, vqa_run_by_answer_type_and_family) {
   const char *cfg = laconv_config("vqa", "laconvnet_vqa");
