@@ -188,3 +188,12 @@ uint64_t gw_vocab_hash(const gw_vocab *v) {
   }
   return h;
 }
+
+void gw_vocab_decode(const gw_vocab *v, const int32_t *ids, int n, char *out, size_t len) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int t = 0; t < n && used + 1 < len; t++) {
+    const char *w = ids[t] >= 0 && ids[t] < v->size ? v->words[ids[t]] : "<unk>";
+    used += (size_t)snprintf(out + used, len - used, "%s%s", used ? " " : "", w);
+  }
+}

@@ -9,6 +9,7 @@
 #define GW_VOCAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { GW_PAD = 0, GW_UNK = 1, GW_CLS = 2, GW_SEP = 3, GW_EOS = 4, GW_MASK = 5, GW_N_SPECIAL = 6 };
@@ -41,6 +42,9 @@ void gw_vocab_sort(gw_vocab *v);
 // ids[0..max_len) from text: the words' ids (<unk> for unknown words), truncated to max_len,
 // padded with <pad>. Returns the number of real tokens (<= max_len).
 int gw_vocab_encode(const gw_vocab *v, const char *text, int32_t *ids, int max_len);
+// The words of n token ids, space-separated, into out (truncated to fit; "<unk>" for an id
+// outside the vocabulary).
+void gw_vocab_decode(const gw_vocab *v, const int32_t *ids, int n, char *out, size_t len);
 // vocab.txt I/O; -1 with gw_last_error() naming the file and line on failure.
 int gw_vocab_save(const gw_vocab *v, const char *path);
 int gw_vocab_load(gw_vocab *v, const char *path);

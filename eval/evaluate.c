@@ -165,17 +165,6 @@ static void key_of(const char *prefix, const char *label, char *out, size_t n) {
 
 // ---- evaluation ----
 
-// The words of sample s (its expression, question or caption), space-separated.
-static void sample_words(const gw_dataset *d, int64_t s, char *out, size_t n) {
-  size_t len = 0;
-  out[0] = '\0';
-  for (int t = 0; d->tokens && t < d->lengths[s] && len + 1 < n; t++) {
-    int32_t id = d->tokens[s * d->max_len + t];
-    const char *w = id >= 0 && id < d->vocab.size ? d->vocab.words[id] : "<unk>";
-    len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "", w);
-  }
-}
-
 // Line k of labels (one name per line) as a JSON string, or null.
 static json_t *label_json(const char *labels, int k) {
   const char *p = labels;
@@ -206,7 +195,8 @@ static int write_predictions(FILE *f, const gw_dataset *d, int64_t n, const int6
     json_object_set_new(o, "image", json_integer(d->source_id ? d->source_id[sample_image[i]]
                                                               : sample_image[i]));
     if (d->task != GW_TASK_CLASSIFY) {
-      sample_words(d, s, text, sizeof text);
+      if (d->tokens) gw_vocab_decode(&d->vocab, d->tokens + s * d->max_len, d->lengths[s], text, sizeof text);
+      else text[0] = '\0';
       json_object_set_new(o, "text", json_string(text));
     }
     if (d->task == GW_TASK_REC) {

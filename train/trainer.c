@@ -353,13 +353,8 @@ static double peak_rss_mib(void) {
 
 // The words of a sample's tokens (the expression or question), into out.
 static void sample_text(const gw_dataset *d, const gw_batch *b, int i, char *out, size_t n) {
-  size_t len = 0;
-  out[0] = '\0';
-  for (int t = 0; b->tokens && t < b->lengths[i] && len + 1 < n; t++) {
-    int id = b->tokens[(int64_t)i * d->max_len + t];
-    const char *w = id >= 0 && id < d->vocab.size ? d->vocab.words[id] : "?";
-    len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "", w);
-  }
+  if (b->tokens) gw_vocab_decode(&d->vocab, b->tokens + (int64_t)i * d->max_len, b->lengths[i], out, n);
+  else out[0] = '\0';
 }
 
 // Sample predictions for the report: eight samples of a split (a seeded shuffle, so that

@@ -12,12 +12,18 @@ static void jump_on_error(const char *message) {
   // Not expecting an error: let gw_fatal print it and stop the test.
 }
 
+static int threads_at_setup;
+
 void gwt_setup(void) {
   gw_init();
   gw_set_error_handler(jump_on_error);
+  threads_at_setup = gw_get_threads();
 }
 
-void gwt_teardown(void) { gw_shutdown(); }
+void gwt_teardown(void) {
+  gw_set_threads(threads_at_setup);  // a test that changes the thread count leaves none behind
+  gw_shutdown();
+}
 
 void gwt_expect_error_failed(const char *stmt, const char *want, bool raised) {
   if (!raised)

@@ -9,7 +9,8 @@
 
 #include "groundwork.h"
 
-// Initialises groundwork for one test (use as .init = gwt_setup, .fini = gwt_teardown).
+// Initialises groundwork for one test (use as .init = gwt_setup, .fini = gwt_teardown);
+// the teardown restores the thread count the test started with.
 void gwt_setup(void);
 void gwt_teardown(void);
 

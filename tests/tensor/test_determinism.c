@@ -8,19 +8,7 @@
 
 #include "testutil.h"
 
-static int threads_before;
-
-static void setup(void) {
-  gwt_setup();
-  threads_before = gw_get_threads();
-}
-
-static void teardown(void) {
-  gw_set_threads(threads_before);
-  gwt_teardown();
-}
-
-TestSuite(tensor_determinism, .init = setup, .fini = teardown);
+TestSuite(tensor_determinism, .init = gwt_setup, .fini = gwt_teardown);
 
 static float *fbuf(int64_t n) {
   return gw_arena_alloc(gw_arena_current(), (size_t)n * sizeof(float), "test");

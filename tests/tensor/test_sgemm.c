@@ -23,19 +23,7 @@
 
 #include "testutil.h"
 
-static int threads_before;
-
-static void setup(void) {
-  gwt_setup();
-  threads_before = gw_get_threads();
-}
-
-static void teardown(void) {
-  gw_set_threads(threads_before);
-  gwt_teardown();
-}
-
-TestSuite(tensor_sgemm, .init = setup, .fini = teardown);
+TestSuite(tensor_sgemm, .init = gwt_setup, .fini = gwt_teardown);
 
 #define SKIP_WITHOUT_AVX512()                                                              \
   do {                                                                                     \
