@@ -180,6 +180,13 @@ int gw_vocab_load(gw_vocab *v, const char *path) {
   return 0;
 }
 
+void gw_vocab_from_lines(gw_vocab *v, char *text) {
+  gw_vocab_init(v);
+  int id = 0;
+  for (char *save = NULL, *w = strtok_r(text, "\n", &save); w; w = strtok_r(NULL, "\n", &save), id++)
+    if (id >= GW_N_SPECIAL) gw_vocab_add(v, w);
+}
+
 uint64_t gw_vocab_hash(const gw_vocab *v) {
   uint64_t h = 0xCBF29CE484222325ull;
   for (int i = 0; i < v->size; i++) {

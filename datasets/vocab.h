@@ -48,6 +48,9 @@ void gw_vocab_decode(const gw_vocab *v, const int32_t *ids, int n, char *out, si
 // vocab.txt I/O; -1 with gw_last_error() naming the file and line on failure.
 int gw_vocab_save(const gw_vocab *v, const char *path);
 int gw_vocab_load(gw_vocab *v, const char *path);
+// A vocabulary from its words one per line, special tokens first (as vocab.txt and checkpoints
+// store it); text is modified (split at the newlines).
+void gw_vocab_from_lines(gw_vocab *v, char *text);
 // FNV-1a hash of the vocabulary (order included): a checkpoint stores it to detect drift.
 uint64_t gw_vocab_hash(const gw_vocab *v);
 

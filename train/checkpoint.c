@@ -152,10 +152,7 @@ char *gw_ckpt_model_name(const char *path) { return string_attr(path, "model"); 
 int gw_ckpt_vocab(const char *path, gw_vocab *v) {
   char *text = string_attr(path, "vocab");
   if (!text) return -1;
-  gw_vocab_init(v);
-  int id = 0;
-  for (char *w = strtok(text, "\n"); w; w = strtok(NULL, "\n"), id++)
-    if (id >= GW_N_SPECIAL) gw_vocab_add(v, w);
+  gw_vocab_from_lines(v, text);
   free(text);
   return 0;
 }
