@@ -134,6 +134,8 @@ int cmd_eval(int argc, char **argv) {
   gw_nn_init(&nn, (uint64_t)gw_cfg_int(&cfg, "train.seed"));
   gw_model_info info = {.image_size = d.size, .vocab_size = d.vocab.size, .max_len = d.max_len,
                         .n_answers = d.n_answers, .n_classes = d.n_classes};
+  char *labels = gw_train_label_names(data_dir, &d);
+  info.labels = labels;
   void *model = ops->create(&nn, &cfg, &info);
   gw_ema ema;
   if (use_ema) gw_ema_init(&ema, &nn, (float)gw_cfg_float(&cfg, "train.ema"));
@@ -189,6 +191,7 @@ int cmd_eval(int argc, char **argv) {
     }
   }
   ops->destroy(model);
+  free(labels);
   gw_dataset_close(&d);
   if (use_ema) gw_ema_free(&ema);
   gw_nn_free(&nn);

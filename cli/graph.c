@@ -57,6 +57,8 @@ int cmd_graph(int argc, char **argv) {
   gw_nn_init(&nn, 1);
   gw_model_info info = {.image_size = d.size, .vocab_size = d.vocab.size, .max_len = d.max_len,
                         .n_answers = d.n_answers, .n_classes = d.n_classes};
+  char *labels = gw_train_label_names(dir, &d);
+  info.labels = labels;
   void *model = ops->create(&nn, &cfg, &info);
   int batch = (int)gw_cfg_int(&cfg, "train.batch_size");
   if (batch > 4) batch = 4;  // the graph's shape does not depend on the batch size
@@ -99,6 +101,7 @@ int cmd_graph(int argc, char **argv) {
   }
   gw_loader_close(&l);
   ops->destroy(model);
+  free(labels);
   gw_dataset_close(&d);
   gw_nn_free(&nn);
   gw_config_free(&cfg);

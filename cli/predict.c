@@ -25,7 +25,8 @@ static int usage(FILE *out, int rc) {
                "expression, the answer of a VQA model, or a classifier's class, and writes FILE's\n"
                "picture with the result drawn (default predict.png). Also prints it as JSON.\n"
                "--explain DIR also draws what the model did inside (LaConvNet: every block's word\n"
-               "attention in DIR/attention.png and its generated kernels in DIR/kernels.png).\n");
+               "attention in DIR/attention.png and its generated kernels in DIR/kernels.png;\n"
+               "VT-CLIP: each class's attention over the image's tokens in DIR/class_attention.png).\n");
   return rc;
 }
 
@@ -72,6 +73,7 @@ int cmd_predict(int argc, char **argv) {
   gw_config_init(&cfg);
   const gw_model_ops *ops = NULL;
   gw_model_info info;
+  char *ck_labels = NULL;  // the class or answer names the checkpoint recorded
   gw_vocab vocab = {0};
   gw_image im = {0};
   int32_t *tokens = NULL, length = 0, label = 0;
@@ -117,8 +119,11 @@ int cmd_predict(int argc, char **argv) {
     goto done;
   }
   request q = {ckpt, image, text, out, weights, explain};
+  ck_labels = gw_ckpt_labels(ckpt);
+  info.labels = ck_labels;
   rc = predict(&q, &cfg, ops, &info, &im, &vocab, needs_text ? tokens : NULL, length, L, label);
 done:
+  free(ck_labels);
   free(tokens);
   if (im.pixels) gw_image_free(&im);
   if (vocab.words) gw_vocab_free(&vocab);
@@ -176,6 +181,13 @@ static int predict(const request *q, const gw_config *cfg, const gw_model_ops *o
     const char *words[256];
     int n_words = 0;
     for (int i = 0; i < length && n_words < 256; i++) words[n_words++] = vocab->words[tokens[i]];
+    char class_names[256][64];
+    if (ops->task == GW_TASK_CLASSIFY)  // a classifier's pictures are labelled by class
+      for (int k = 0; k < info.n_classes && n_words < 256; k++) {
+        gw_train_label(info.labels, k, class_names[n_words], sizeof class_names[0]);
+        words[n_words] = class_names[n_words];
+        n_words++;
+      }
     int n = gw_explain_write(&probes, square, S, words, n_words,
                              ops->task == GW_TASK_REC ? box : NULL, q->explain);
     if (n < 0) {
@@ -185,7 +197,7 @@ static int predict(const request *q, const gw_config *cfg, const gw_model_ops *o
     }
     if (n == 0)
       fprintf(stderr, "gw predict: this model (%s, fusion %s) has nothing to explain: --explain "
-              "draws word attention and generated kernels\n", ops->name,
+              "draws word attention, generated kernels and class attention\n", ops->name,
               gw_cfg_has(cfg, "model.fusion") ? gw_cfg_str(cfg, "model.fusion") : "-");
   }
   // the result, in the source image's pixels, and a picture of it

@@ -67,16 +67,17 @@ void sw_fewshot_class_name(const sw_config *c, int task, int cls, char *buf, int
   }
 }
 
+// the templates of §6.8, word for word ("a picture of a orange circle." included)
+const char *const sw_fewshot_templates[SW_N_FS_TASKS] = {
+    "a picture of a %s shape.", "a picture of something %s.", "a picture of a %s.",
+    "a picture of %s.", "a picture of a %s shape."};
+
 void sw_fewshot_prompt(const sw_config *c, int task, int cls, char *buf, int len) {
-  // the templates of §6.8, word for word ("a picture of a orange circle." included)
-  static const char *const TEMPLATES[SW_N_FS_TASKS] = {
-      "a picture of a %s shape.", "a picture of something %s.", "a picture of a %s.",
-      "a picture of %s.", "a picture of a %s shape."};
   char name[64];
   sw_fewshot_class_name(c, task, cls, name, sizeof name);
   buf[0] = '\0';
   if (task >= 0 && task < SW_N_FS_TASKS && name[0])
-    snprintf(buf, (size_t)len, TEMPLATES[task], name);
+    snprintf(buf, (size_t)len, sw_fewshot_templates[task], name);
 }
 
 // Places o as the next object of s; 0 on success.

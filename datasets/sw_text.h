@@ -97,6 +97,8 @@ extern const char *const sw_fewshot_task_names[SW_N_FS_TASKS];
 int sw_fewshot_n_classes(const sw_config *c, int task);
 // The class's name for prompts ("circle", "red", "red circle", "three shapes").
 void sw_fewshot_class_name(const sw_config *c, int task, int cls, char *buf, int len);
+// The prompt template of each task, "%s" standing for the class name ("a picture of a %s shape.").
+extern const char *const sw_fewshot_templates[SW_N_FS_TASKS];
 // The prompt template with the class name filled in.
 void sw_fewshot_prompt(const sw_config *c, int task, int cls, char *buf, int len);
 // A scene of class `cls` for the task; 0 on success.

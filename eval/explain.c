@@ -88,6 +88,22 @@ static int find(const gw_probe_set *p, const char *suffix, int *idx) {
   return n;
 }
 
+// A map of g x g values over the image at (x0, y0): cell (gy, gx) holds v[(gy * g + gx) *
+// stride], drawn as heat (scaled by peak) over a faded copy of the image.
+static void overlay(canvas *c, int x0, int y0, const uint8_t *image, int S, const float *v, int g,
+                    int stride, float peak) {
+  int side = S * ZOOM;
+  for (int y = 0; y < side; y++)
+    for (int x = 0; x < side; x++) {
+      int gy = y * g / side, gx = x * g / side;
+      uint8_t hc[3], out[3];
+      heat(v[(size_t)(gy * g + gx) * stride] / peak, hc);
+      const uint8_t *px = image + 3 * ((size_t)(y / ZOOM) * S + x / ZOOM);
+      for (int k = 0; k < 3; k++) out[k] = (uint8_t)(0.3f * px[k] + 0.7f * hc[k]);
+      put(c, x0 + x, y0 + y, out);
+    }
+}
+
 // attention.png: a row per block; the image, then one map per word.
 static int attention_picture(const gw_probe_set *p, const int *idx, int n, const uint8_t *image, int S,
                              const char *const *words, int n_words, const float *box, const char *dir) {
@@ -115,19 +131,45 @@ static int attention_picture(const gw_probe_set *p, const int *idx, int n, const
     for (int w = 0; w < n_words && w < L; w++) {
       int x0 = (1 + w) * (side + GAP);
       text(&c, x0 + 2, y0 + TITLE, words[w]);
-      for (int y = 0; y < side; y++)
-        for (int x = 0; x < side; x++) {
-          int qy = y * q_side / side, qx = x * q_side / side;
-          uint8_t hc[3], out[3];
-          heat(m[(qy * q_side + qx) * L + w] / peak, hc);
-          const uint8_t *px = image + 3 * ((size_t)(y / ZOOM) * S + x / ZOOM);
-          for (int k = 0; k < 3; k++) out[k] = (uint8_t)(0.3f * px[k] + 0.7f * hc[k]);
-          put(&c, x0 + x, y0 + TITLE + LABEL + y, out);
-        }
+      overlay(&c, x0, y0 + TITLE + LABEL, image, S, m + w, q_side, L, peak);
     }
     free(m);
   }
   int rc = save(&c, dir, "attention.png");
+  free(c.rgb);
+  return rc;
+}
+
+// class_attention.png: a row per probe; the image, then for every class (a query) its
+// attention over the image's tokens (a g x g grid), averaged over heads, one scale per row.
+static int class_attention_picture(const gw_probe_set *p, const int *idx, int n, const uint8_t *image,
+                                   int S, const char *const *classes, int n_classes, const char *dir) {
+  int side = S * ZOOM, cols = 1 + n_classes;
+  canvas c = canvas_new(cols * (side + GAP), n * (TITLE + LABEL + side + GAP));
+  for (int r = 0; r < n; r++) {
+    gw_tensor *a = gw_contiguous(p->tensors[idx[r]]);  // (1, heads, classes, tokens)
+    int heads = (int)a->shape[1], K = (int)a->shape[2], N = (int)a->shape[3];
+    int g = (int)lround(sqrt((double)N));
+    if (g * g != N) continue;  // the global feature alone (one key) has no map to draw
+    int y0 = r * (TITLE + LABEL + side + GAP);
+    char title[160];
+    snprintf(title, sizeof title, "%s: %d heads, each class's attention over %dx%d image tokens",
+             p->names[idx[r]], heads, g, g);
+    text(&c, 2, y0 + 3, title);
+    text(&c, 2, y0 + TITLE, "input");
+    draw_image(&c, 0, y0 + TITLE + LABEL, image, S, NULL);
+    float peak = 1e-12f, *m = calloc((size_t)K * N, sizeof *m);
+    for (int h = 0; h < heads; h++)
+      for (int i = 0; i < K * N; i++) m[i] += gw_f32(a)[(size_t)h * K * N + i] / (float)heads;
+    for (int i = 0; i < K * N; i++) peak = fmaxf(peak, m[i]);
+    for (int k = 0; k < K && k < n_classes; k++) {
+      int x0 = (1 + k) * (side + GAP);
+      text(&c, x0 + 2, y0 + TITLE, classes[k]);
+      overlay(&c, x0, y0 + TITLE + LABEL, image, S, m + (size_t)k * N, g, 1, peak);
+    }
+    free(m);
+  }
+  int rc = save(&c, dir, "class_attention.png");
   free(c.rgb);
   return rc;
 }
@@ -211,8 +253,13 @@ int gw_explain_write(const gw_probe_set *probes, const uint8_t *image, int S,
       return -1;
     }
   }
-  int att[GW_PROBE_MAX], ker[GW_PROBE_MAX];
+  int att[GW_PROBE_MAX], ker[GW_PROBE_MAX], cls[GW_PROBE_MAX];
   int n_att = find(probes, ".attention", att), n_ker = find(probes, ".kernels", ker), written = 0;
+  int n_cls = find(probes, ".class_attention", cls);
+  if (n_cls > 0) {  // the words are the class names
+    if (class_attention_picture(probes, cls, n_cls, image, S, words, n_words, dir) < 0) return -1;
+    written++;
+  }
   if (n_att > 0) {
     if (attention_picture(probes, att, n_att, image, S, words, n_words, box, dir) < 0) return -1;
     written++;

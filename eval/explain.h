@@ -6,8 +6,12 @@
 //   DIR/kernels.png    per block, the k x k kernels generated at two pixels: the centre of the
 //                      predicted box and the mirror point elsewhere in the image; red positive,
 //                      blue negative, one scale per block
-// Probes named "<block>.attention" (1, heads, queries, words; the extra int is the packing t)
-// and "<block>.kernels" (1, G, k*k, H, W; the extra int is k) are drawn, in the order kept.
+//   DIR/class_attention.png  a classifier whose class texts attend to the image (VT-CLIP):
+//                      for every class, its attention over the image's tokens (averaged over
+//                      heads) laid over the image; the words are then the class names
+// Probes named "<block>.attention" (1, heads, queries, words; the extra int is the packing t),
+// "<block>.kernels" (1, G, k*k, H, W; the extra int is k) and "<name>.class_attention"
+// (1, heads, classes, tokens on a square grid) are drawn, in the order kept.
 #ifndef GW_EVAL_EXPLAIN_H
 #define GW_EVAL_EXPLAIN_H
 

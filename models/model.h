@@ -51,6 +51,9 @@ typedef struct gw_model_info {
   int max_len;
   int n_answers;
   int n_classes;
+  // class names (classification) or answers (VQA), one per line in id order, or NULL: a model
+  // that reads its classes as text (VT-CLIP's prompts) needs them
+  const char *labels;
 } gw_model_info;
 
 typedef struct gw_model_ops {

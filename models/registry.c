@@ -7,12 +7,14 @@ extern const gw_model_ops gw_model_small_cnn;
 extern const gw_model_ops gw_model_laconvnet;
 extern const gw_model_ops gw_model_laconvnet_vqa;
 extern const gw_model_ops gw_model_clip;
+extern const gw_model_ops gw_model_vtclip;
 
 static const gw_model_ops *const MODELS[] = {
     &gw_model_small_cnn,
     &gw_model_laconvnet,
     &gw_model_laconvnet_vqa,
     &gw_model_clip,
+    &gw_model_vtclip,
 };
 
 int gw_model_count(void) { return (int)(sizeof MODELS / sizeof MODELS[0]); }

@@ -764,7 +764,7 @@ static int setup(run *r) {
   gw_nn_init(&r->nn, (uint64_t)gw_cfg_int(&r->cfg, "train.seed"));
   r->info = (gw_model_info){.image_size = r->train.size, .vocab_size = r->train.vocab.size,
                             .max_len = r->train.max_len, .n_answers = r->train.n_answers,
-                            .n_classes = r->train.n_classes};
+                            .n_classes = r->train.n_classes, .labels = r->labels};
   r->model = r->ops->create(&r->nn, &r->cfg, &r->info);
   gw_optim_init(&r->opt, &r->nn, optim_cfg(&r->cfg));
   for (int g = 0;; g++) {
@@ -846,7 +846,13 @@ static int setup(run *r) {
                     .translate = (float)gw_cfg_float(&r->cfg, "data.augment.translate"),
                     .brightness = (float)gw_cfg_float(&r->cfg, "data.augment.brightness"),
                     .noise = (float)gw_cfg_float(&r->cfg, "data.augment.noise")};
-  if (gw_loader_open(&r->loader, &r->train, batch, true, true, (uint64_t)gw_cfg_int(&r->cfg, "train.seed"),
+  // a training split smaller than one batch (a 1-shot set) is used whole as each batch, as
+  // Dassl's loader does for CoOp; otherwise the last partial batch of an epoch is dropped
+  bool drop_last = r->train.n_samples >= batch;
+  if (!drop_last && !o->quiet)
+    printf("the training split has %lld samples, fewer than train.batch_size %d: each batch is the "
+           "whole split\n", (long long)r->train.n_samples, batch);
+  if (gw_loader_open(&r->loader, &r->train, batch, true, drop_last, (uint64_t)gw_cfg_int(&r->cfg, "train.seed"),
                      aug, r->st.data, (int)gw_cfg_int(&r->cfg, "data.prefetch")) < 0)
     return -1;
   r->tty = isatty(2) && !o->quiet;
