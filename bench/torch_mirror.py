@@ -18,7 +18,7 @@ import sys
 import time
 
 WORKLOADS = ["gemm-512", "gemm-1024", "gemm-2048", "overhead", "conv", "attn", "cnn-step",
-             "cnn-step-rss", "laconvnet-step"]
+             "cnn-step-rss", "laconvnet-step", "clip-step"]
 
 
 def median_seconds(fn, warmup, iters):
@@ -279,6 +279,77 @@ def laconvnet_step(torch):
     return median_seconds(step, 2, 9) * 1e3
 
 
+def clip_model(torch, vocab=100, max_len=24):
+    """The tiny CLIP of configs/clip.yaml (models/clip.c): a ViT with patch 8 and a class token,
+    a text transformer whose feature is the mean of the real words, both projected without a
+    bias into a 64-d joint space, and a learnable logit scale."""
+    nn = torch.nn
+
+    def layers(n):
+        return nn.ModuleList([nn.TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0.0,
+                                                         activation="gelu", batch_first=True,
+                                                         norm_first=True) for _ in range(n)])
+
+    class Clip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 64, 8, stride=8)
+            self.class_token = nn.Parameter(torch.randn(64) / 8)
+            self.image_pos = nn.Parameter(torch.randn(65, 64) / 8)
+            self.ln_pre, self.ln_post = nn.LayerNorm(64), nn.LayerNorm(64)
+            self.vision = layers(2)
+            self.visual_proj = nn.Linear(64, 64, bias=False)
+            self.words = nn.Embedding(vocab, 64, padding_idx=0)
+            self.text_pos = nn.Parameter(torch.randn(max_len, 64) * 0.01)
+            self.text = layers(2)
+            self.ln_final = nn.LayerNorm(64)
+            self.text_proj = nn.Linear(64, 64, bias=False)
+            self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+        def forward(self, images, tokens, lengths):
+            x = self.patch(images).flatten(2).transpose(1, 2)
+            x = torch.cat([self.class_token.expand(x.shape[0], 1, 64), x], 1) + self.image_pos
+            x = self.ln_pre(x)
+            for layer in self.vision:
+                x = layer(x)
+            img = self.visual_proj(self.ln_post(x[:, 0]))
+            keep = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
+            t = self.words(tokens) + self.text_pos[: tokens.shape[1]]
+            for layer in self.text:
+                t = layer(t, src_key_padding_mask=~keep)
+            t = self.ln_final(t)
+            w = keep.float() / lengths[:, None].float()
+            txt = self.text_proj((w[:, :, None] * t).sum(1))
+            return img, txt
+
+    return Clip()
+
+
+def clip_step(torch):
+    """One training step at batch 64: the symmetric InfoNCE of models/clip.c (cosine logits
+    times exp(logit_scale) capped at 100, cross-entropy over rows and over columns)."""
+    F = torch.nn.functional
+    torch.manual_seed(1)
+    model = clip_model(torch)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    B, L = 64, 24
+    images = torch.rand(B, 3, 64, 64) - 0.5
+    lengths = torch.randint(8, 21, (B,))
+    tokens = torch.randint(6, 100, (B, L)) * (torch.arange(L)[None, :] < lengths[:, None])
+    labels = torch.arange(B)
+
+    def step():
+        img, txt = model(images, tokens, lengths)
+        logits = F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).t()
+        logits = logits * model.logit_scale.clamp(max=math.log(100)).exp()
+        loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return median_seconds(step, 2, 9) * 1e3
+
+
 def run_here(threads, only):
     import torch
     torch.set_num_threads(threads)
@@ -292,6 +363,7 @@ def run_here(threads, only):
         "cnn-step": (lambda: cnn_step(torch), "ms"),
         "cnn-step-rss": (lambda: cnn_step_rss(torch), "MiB"),
         "laconvnet-step": (lambda: laconvnet_step(torch), "ms"),
+        "clip-step": (lambda: clip_step(torch), "ms"),
     }
     for wid in WORKLOADS:
         if only and wid not in only:

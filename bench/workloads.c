@@ -13,6 +13,7 @@ double gw_bench_attn(void);
 double gw_bench_cnn_step(void);
 double gw_bench_cnn_step_rss(void);
 double gw_bench_laconvnet_step(void);
+double gw_bench_clip_step(void);
 
 const gw_workload gw_workloads[] = {
     {"gemm-512", "GFLOP/s", gw_bench_gemm_512, "512^3 matmul through gw's matmul op"},
@@ -28,5 +29,6 @@ const gw_workload gw_workloads[] = {
     {"cnn-step-rss", "MiB", gw_bench_cnn_step_rss, "peak RSS of a process running only cnn-step",
      .own_process = true},
     {"laconvnet-step", "ms", gw_bench_laconvnet_step, "LaConvNet training step, batch 32, 64x64, 24 tokens"},
+    {"clip-step", "ms", gw_bench_clip_step, "tiny CLIP training step (ViT patch 8, 2+2 layers, d 64), batch 64, 64x64, 24 tokens"},
 };
 const int gw_workload_count = sizeof gw_workloads / sizeof gw_workloads[0];

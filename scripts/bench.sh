@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 threads_arg=()
 [[ -n ${THREADS:-} ]] && threads_arg=(--threads "$THREADS")
-only=gemm-512,gemm-1024,gemm-2048,overhead,conv,attn,cnn-step,cnn-step-rss,laconvnet-step
+only=gemm-512,gemm-1024,gemm-2048,overhead,conv,attn,cnn-step,cnn-step-rss,laconvnet-step,clip-step
 gw_out=$(mktemp) pt_out=$(mktemp)
 trap 'rm -f "$gw_out" "$pt_out"' EXIT
 echo "running gw bench ..." >&2
