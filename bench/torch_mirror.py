@@ -128,6 +128,15 @@ def cnn_step_rss(torch):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB -> MiB
 
 
+def image_text_batch(torch, B, L):
+    """The model-step batch of bench/model_step.c: 64x64 images in [-0.5, 0.5), texts of 8 to 20
+    word ids in [6, 100), padded with 0 to L."""
+    images = torch.rand(B, 3, 64, 64) - 0.5
+    lengths = torch.randint(8, 21, (B,))
+    tokens = torch.randint(6, 100, (B, L)) * (torch.arange(L)[None, :] < lengths[:, None])
+    return images, tokens, lengths
+
+
 def laconvnet_model(torch, vocab=100):
     """The model of configs/laconvnet_rec.yaml (models/laconvnet.c), written as a PyTorch user
     would: the per-pixel kernels are applied by unfolding the input (F.unfold)."""
@@ -238,9 +247,7 @@ def laconvnet_step(torch):
     model = laconvnet_model(torch)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     B, L = 32, 24
-    images = torch.rand(B, 3, 64, 64) - 0.5
-    lengths = torch.randint(8, 21, (B,))
-    tokens = torch.randint(6, 100, (B, L)) * (torch.arange(L)[None, :] < lengths[:, None])
+    images, tokens, lengths = image_text_batch(torch, B, L)
     c = torch.rand(B, 2) * 48 + 8
     half = torch.rand(B, 1) * 4 + 4
     gt = torch.cat([c - half, c + half], 1)
@@ -333,9 +340,7 @@ def clip_step(torch):
     model = clip_model(torch)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     B, L = 64, 24
-    images = torch.rand(B, 3, 64, 64) - 0.5
-    lengths = torch.randint(8, 21, (B,))
-    tokens = torch.randint(6, 100, (B, L)) * (torch.arange(L)[None, :] < lengths[:, None])
+    images, tokens, lengths = image_text_batch(torch, B, L)
     labels = torch.arange(B)
 
     def step():

@@ -152,7 +152,6 @@ int cmd_eval(int argc, char **argv) {
     snprintf(pred_path, sizeof pred_path, "%s/predictions-%s.jsonl", out_dir, split);
     snprintf(pred_tmp, sizeof pred_tmp, "%s.tmp", pred_path);
     FILE *pf = fopen(pred_tmp, "w");
-    char *labels = gw_train_label_names(data_dir, &d);
     if (!pf) {
       fprintf(stderr, "gw eval: cannot write %s: %s\n", pred_tmp, strerror(errno));
       rc = 1;
@@ -170,7 +169,6 @@ int cmd_eval(int argc, char **argv) {
       rc = 1;
     }
     if (pf && rc != 0) unlink(pred_tmp);
-    free(labels);
   }
   if (rc == 0) {
     char path[1300];

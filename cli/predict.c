@@ -205,7 +205,8 @@ static int predict(const request *q, const gw_config *cfg, const gw_model_ops *o
   int factor = im.w < 256 ? (256 + im.w - 1) / im.w : 1, W, H;
   char caption[512];
   float src_box[4];
-  char *labels = gw_ckpt_labels(ckpt), name[128];
+  const char *labels = info.labels;  // the names the checkpoint recorded
+  char name[128];
   if (ops->task == GW_TASK_REC) {
     // back into FILE's pixels (the model saw it letterboxed), clamped to the image
     float lb4[4] = {(float)lb.scale_x, (float)lb.scale_y, (float)lb.dx, (float)lb.dy};
@@ -230,7 +231,6 @@ static int predict(const request *q, const gw_config *cfg, const gw_model_ops *o
     print_json(json_pack("{s:s, s:s, s:i}", "image", image, "class", name, "class_id", cls));
     snprintf(caption, sizeof caption, "class: %s", name);
   }
-  free(labels);
   uint8_t *pic = gw_draw_enlarge(im.pixels, im.w, im.h, factor, 40, &W, &H);
   if (ops->task == GW_TASK_REC) {
     float big[4] = {src_box[0] * factor, src_box[1] * factor, src_box[2] * factor, src_box[3] * factor};
