@@ -76,6 +76,10 @@ int gw_split_arrays_write(gw_h5 *f, const gw_split_arrays *a, const gw_vocab *v,
       write_ints(f, "questions/answer_type", answer_type, a->n_q, 1) ||
       write_tokens(f, "questions", v, a->q_text, a->n_q, SW_QUESTION_LEN))
     rc = -1;
+  if (rc == 0 && a->cap_true_start &&
+      (write_ints(f, "captions/true_start", a->cap_true_start, a->n_cap + 1, 1) ||
+       write_ints(f, "captions/true_images", a->cap_true_images, a->cap_true_start[a->n_cap], 1)))
+    rc = -1;
   free(types);
   return rc;
 }

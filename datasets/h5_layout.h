@@ -33,6 +33,10 @@ typedef struct gw_split_arrays {
   int64_t n_cap;
   const int32_t *cap_image, *cap_family;
   char *const *cap_text;
+  // the images each caption is true of (shapes world's evaluation splits, for the lenient
+  // retrieval metrics): caption j is true of images cap_true_images[cap_true_start[j] ..
+  // cap_true_start[j + 1]), its own among them; NULL: not known (converted captions), not written
+  const int32_t *cap_true_start, *cap_true_images;
   int64_t n_q;
   const int32_t *q_image, *q_family, *q_answer, *q_answers;  // answers: 10 per question
   // VQA v2 answer type per question: GW_ANSWER_YES_NO, _NUMBER, _OTHER, or -1 (unknown); NULL:

@@ -90,6 +90,32 @@ static int read_answers(gw_dataset *d, const char *dir) {
 // Optional arrays: absent is not an error (older or other files), a wrong shape is.
 static bool has_array(gw_h5 *f, const char *name) { return gw_h5_exists(f, name); }
 
+// captions/true_start and true_images (shapes world's evaluation splits): the images each
+// caption is true of, checked to be a well-formed CSR over the split's images.
+static int read_caption_truth(gw_h5 *f, gw_dataset *d) {
+  int64_t n_start = 0, n_true = 0;
+  d->cap_true_start = read_ints(f, "captions/true_start", &n_start, 0);
+  if (!d->cap_true_start || !same_rows(f, "captions/true_start", n_start, d->n_samples + 1)) return -1;
+  d->cap_true_images = read_ints(f, "captions/true_images", &n_true, 0);
+  if (!d->cap_true_images) return -1;
+  const int32_t *start = d->cap_true_start;
+  for (int64_t j = 0; j < d->n_samples; j++)
+    if (start[0] != 0 || start[j + 1] < start[j] || start[j + 1] > n_true) {
+      gw_set_error("%s: 'captions/true_start' is not a nondecreasing offset into the %lld rows "
+                   "of 'captions/true_images' (caption %lld)", gw_h5_path(f), (long long)n_true,
+                   (long long)j);
+      return -1;
+    }
+  if (!same_rows(f, "captions/true_images", n_true, start[d->n_samples])) return -1;
+  for (int64_t t = 0; t < n_true; t++)
+    if (d->cap_true_images[t] < 0 || d->cap_true_images[t] >= d->n_images) {
+      gw_set_error("%s: 'captions/true_images' row %lld names image %d, outside [0, %lld)",
+                   gw_h5_path(f), (long long)t, d->cap_true_images[t], (long long)d->n_images);
+      return -1;
+    }
+  return 0;
+}
+
 // Per image: the box around all of its objects (objects/image, objects/box), or the whole image
 // when it has none listed. NULL on error.
 static float *image_context(gw_h5 *f, const gw_dataset *d) {
@@ -343,6 +369,7 @@ int gw_dataset_open(gw_dataset *d, const char *dir, const char *split, gw_data_t
     if (d->image_of && d->family && same_rows(f, "captions/image", nc[0], d->n_samples) &&
         same_rows(f, "captions/family", nc[1], d->n_samples))
       rc = 0;
+    if (rc == 0 && has_array(f, "captions/true_start")) rc = read_caption_truth(f, d);
   }
   for (int64_t s = 0; rc == 0 && s < d->n_samples; s++)
     if (d->image_of[s] < 0 || d->image_of[s] >= d->n_images) {
@@ -428,6 +455,8 @@ void gw_dataset_close(gw_dataset *d) {
   free(d->source_id);
   free(d->source_size);
   free(d->source_lb);
+  free(d->cap_true_start);
+  free(d->cap_true_images);
   if (d->vocab.words) gw_vocab_free(&d->vocab);
   memset(d, 0, sizeof *d);
 }

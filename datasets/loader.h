@@ -36,6 +36,9 @@ typedef struct gw_dataset {
   float *boxes;         // REC: (n_samples, 4) x1 y1 x2 y2 pixels
   int32_t *levels;      // REC: (n_samples)
   int32_t *family;      // VQA: question family; captions: caption family
+  // captions of shapes world's evaluation splits: caption j is true of the images
+  // cap_true_images[cap_true_start[j] .. cap_true_start[j + 1]) (NULL: not known)
+  int32_t *cap_true_start, *cap_true_images;
   int32_t *answers10;   // VQA: (n_samples, 10) answer ids
   int n_answers;        // VQA: answer vocabulary size
   int32_t *answer_type; // VQA: (n_samples) GW_ANSWER_YES_NO, _NUMBER, _OTHER, or -1 (unknown)

@@ -15,8 +15,9 @@
 #include "tensor/rng.h"
 
 // 2: <split>.h5 gains refs/context_box and questions/answer_type (every array of version 1 is
-// unchanged, bit for bit).
-enum { SW_VERSION = 2 };
+// unchanged, bit for bit). 3: the evaluation splits gain captions/true_start and true_images,
+// the images each caption is true of (every array of version 2 is unchanged).
+enum { SW_VERSION = 3 };
 
 // ---- the object vocabulary (§6.3) ----
 typedef enum sw_shape { SW_CIRCLE, SW_SQUARE, SW_TRIANGLE, SW_DIAMOND, SW_STAR, SW_CROSS,

@@ -438,6 +438,10 @@ static void consume(const sw_config *c, sw_split split, int64_t i, image_rec *re
 
 // ---- tokens and arrays (written by datasets/h5_layout.c, shared with gw data convert) ----
 
+typedef struct caption_truth {
+  int32_t *start, *images;  // CSR: caption j is true of images[start[j] .. start[j + 1])
+} caption_truth;
+
 static gw_split_arrays arrays_of(const split_text *t) {
   return (gw_split_arrays){
       .n_obj = t->obj_image.n, .obj_image = t->obj_image.v, .obj_attrs = t->obj_attrs.v,
@@ -451,8 +455,10 @@ static gw_split_arrays arrays_of(const split_text *t) {
       .q_text = t->q_text.v};
 }
 
-static int write_split_arrays(gw_h5 *f, const split_text *t, const gw_vocab *v, int max_len) {
+static int write_split_arrays(gw_h5 *f, const split_text *t, const caption_truth *truth,
+                              const gw_vocab *v, int max_len) {
   gw_split_arrays a = arrays_of(t);
+  if (truth) a.cap_true_start = truth->start, a.cap_true_images = truth->images;
   return gw_split_arrays_write(f, &a, v, max_len);
 }
 
@@ -542,6 +548,34 @@ static json_t *vqa_priors(const split_text *t) {
   }
   json_object_set_new(o, "overall", json_real(total ? (double)right / (double)total : 0.0));
   return o;
+}
+
+// Which images of the split each caption is true of, in caption order (CSR): caption j is true
+// of images[start[j] .. start[j + 1]). Counted, then filled, each pass in parallel over captions.
+static void caption_truth_of(const sw_config *c, const sw_scene *scenes, int64_t n_images,
+                             const sw_caption *caps, int64_t n_caps, caption_truth *out) {
+  out->start = malloc((size_t)(n_caps + 1) * sizeof *out->start);
+  GW_CHECK(out->start, "data: out of memory for the truth of %lld captions", (long long)n_caps);
+  out->start[0] = 0;
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int64_t k = 0; k < n_caps; k++) {
+    int32_t count = 0;
+    for (int64_t i = 0; i < n_images; i++) count += sw_caption_true(c, &scenes[i], &caps[k]);
+    out->start[k + 1] = count;
+  }
+  for (int64_t k = 0; k < n_caps; k++) {
+    GW_CHECK(out->start[k] <= INT32_MAX - out->start[k + 1],
+             "data: more than 2^31 (caption, image) truths in one split");
+    out->start[k + 1] += out->start[k];
+  }
+  out->images = malloc((size_t)(out->start[n_caps] + 1) * sizeof *out->images);
+  GW_CHECK(out->images, "data: out of memory for %lld caption truths", (long long)out->start[n_caps]);
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int64_t k = 0; k < n_caps; k++) {
+    int32_t *next = out->images + out->start[k];
+    for (int64_t i = 0; i < n_images; i++)
+      if (sw_caption_true(c, &scenes[i], &caps[k])) *next++ = (int32_t)i;
+  }
 }
 
 // Fraction of captions (of the first 1000 images) true for more than one of those images.
@@ -646,11 +680,13 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
   image_rec *recs = malloc(CHUNK * sizeof *recs);
   uint8_t *pixels = malloc((size_t)CHUNK * W * W * 3);
   sw_scene *scenes = malloc((size_t)(n ? n : 1) * sizeof *scenes);
+  // an evaluation split keeps its captions, to judge each against every image
   sw_caption *eval_caps = NULL;
-  int64_t n_eval_caps = 0;
+  int64_t n_eval_caps = 0, n_caps_first_1000 = 0;
   bool eval_split = split != SW_TRAIN;
-  if (eval_split) eval_caps = malloc(sizeof *eval_caps * (size_t)(1000 * SW_N_CAP_FAMILIES));
-  GW_CHECK(recs && pixels && scenes, "data: out of memory for a chunk of %d images", CHUNK);
+  if (eval_split) eval_caps = malloc(sizeof *eval_caps * (size_t)((n ? n : 1) * SW_N_CAP_FAMILIES));
+  GW_CHECK(recs && pixels && scenes && (eval_caps || !eval_split),
+           "data: out of memory for a chunk of %d images", CHUNK);
   double t0 = now_seconds(), last = t0;
   int rc = 0;
   for (int64_t start = 0; start < n && rc == 0; start += CHUNK) {
@@ -661,7 +697,8 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
     for (int64_t k = 0; k < count; k++) {
       consume(&sc, split, start + k, &recs[k], &t, &bal, scenes_f, refs_f);
       scenes[start + k] = recs[k].scene;
-      for (int q = 0; q < recs[k].n_caps && start + k < 1000 && eval_caps; q++) eval_caps[n_eval_caps++] = recs[k].caps[q];
+      for (int q = 0; q < recs[k].n_caps && eval_caps; q++) eval_caps[n_eval_caps++] = recs[k].caps[q];
+      if (start + k < 1000) n_caps_first_1000 = n_eval_caps;
       if (o->png && rc == 0) rc = write_png(png_dir, start + k, W, pixels + (size_t)k * W * W * 3);
     }
     if (rc == 0) rc = gw_h5_write_rows(f, "images", GW_H5_U8, start, count, pixels);
@@ -679,7 +716,15 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
     gw_split_arrays_add_words(vocab, &a);
     gw_vocab_sort(vocab);
   }
-  if (rc == 0) rc = write_split_arrays(f, &t, vocab, c->max_len);
+  caption_truth truth = {0};
+  if (rc == 0 && eval_split) {
+    GW_CHECK(n_eval_caps == t.cap_image.n, "data: %lld captions kept, %lld written",
+             (long long)n_eval_caps, (long long)t.cap_image.n);
+    caption_truth_of(&sc, scenes, n, eval_caps, n_eval_caps, &truth);
+  }
+  if (rc == 0) rc = write_split_arrays(f, &t, eval_split ? &truth : NULL, vocab, c->max_len);
+  free(truth.start);
+  free(truth.images);
   if (rc == 0) {
     gw_h5_set_attr_str(f, "", "split", name);
     gw_h5_set_attr_i64(f, "", "sw_version", SW_VERSION);
@@ -700,7 +745,7 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
     rc = write_vqa(path, apath, &t, split);
   }
   if (rc == 0) {
-    double amb = eval_split ? caption_ambiguity(&sc, scenes, n, eval_caps, n_eval_caps) : 0.0;
+    double amb = eval_split ? caption_ambiguity(&sc, scenes, n, eval_caps, n_caps_first_1000) : 0.0;
     json_object_set_new(meta_splits, name, split_meta(&t, n, amb, eval_split));
   }
   free(recs);

@@ -19,6 +19,9 @@
 //                   loader keeps whole when it shifts or resizes (converted data: the target's box)
 //   sents/ref       int32 (S)       sents/tokens int32 (S, L)       sents/length int32 (S)
 //   captions/image  int32 (C)       captions/family int32 (C)       captions/tokens, length
+//   captions/true_start int32 (C + 1), captions/true_images int32: evaluation splits only; caption
+//                   j is true of images true_images[true_start[j] .. true_start[j + 1]) (its own
+//                   among them), for the lenient retrieval metrics (datasets.md 6.10)
 //   questions/image int32 (Q)       questions/family int32 (Q)      questions/tokens, length
 //   questions/answer int32 (Q)      questions/answers int32 (Q, 10) (answers.txt ids)
 //   questions/answer_type int32 (Q) VQA v2's answer_type: 0 yes/no, 1 number, 2 other, -1 unknown

@@ -183,6 +183,22 @@ static json_t *box_json(const float *b) {
 }
 
 // One JSON line per evaluated sample (what the model said, beside the truth).
+// The six recalls and their sum, named i2t_r@K<suffix>, t2i_r@K<suffix>, rsum<suffix>.
+static void set_recall(gw_metrics *out, const gw_recall *rec, const char *suffix) {
+  static const char *const ks[3] = {"1", "5", "10"};
+  char key[GW_METRIC_NAME];
+  for (int k = 0; k < 3; k++) {
+    snprintf(key, sizeof key, "i2t_r@%s%s", ks[k], suffix);
+    gw_metrics_set(out, key, rec->i2t[k]);
+  }
+  for (int k = 0; k < 3; k++) {
+    snprintf(key, sizeof key, "t2i_r@%s%s", ks[k], suffix);
+    gw_metrics_set(out, key, rec->t2i[k]);
+  }
+  snprintf(key, sizeof key, "rsum%s", suffix);
+  gw_metrics_set(out, key, rec->rsum);
+}
+
 static int write_predictions(FILE *f, const gw_dataset *d, int64_t n, const int64_t *sample,
                              const int32_t *sample_image, const float *pred_boxes,
                              const float *gt_boxes, const int32_t *pred, const double *vqa,
@@ -383,7 +399,8 @@ int gw_evaluate_predictions(const gw_model_ops *ops, void *model, gw_nn *nn, con
   } else if (d->task == GW_TASK_CAPTION) {
     snprintf(out->protocol, sizeof out->protocol,
              "retrieval: i2t R@K = images whose best-ranked own caption is in the top K; t2i R@K "
-             "= captions whose image is in the top K");
+             "= captions whose image is in the top K; _lenient: any caption true of the image, any "
+             "image the caption is true of, counts");
     // the images are the distinct image rows of the captions evaluated, in order of appearance
     int32_t *group = malloc((size_t)(d->n_images + 1) * sizeof *group);
     int32_t *cap_image = malloc((size_t)(n + 1) * sizeof *cap_image);
@@ -412,18 +429,22 @@ int gw_evaluate_predictions(const gw_model_ops *ops, void *model, gw_nn *nn, con
       }
       gw_recall rec;
       gw_retrieval_recall_ragged(sim, n_img, n, cap_image, &rec);
-      static const char *const ks[3] = {"1", "5", "10"};
-      for (int k = 0; k < 3; k++) {
-        char key[GW_METRIC_NAME];
-        snprintf(key, sizeof key, "i2t_r@%s", ks[k]);
-        gw_metrics_set(out, key, rec.i2t[k]);
+      set_recall(out, &rec, "");
+      if (d->cap_true_start) {  // lenient: any image of the pool the caption is true of counts
+        int64_t *start = malloc((size_t)(n + 1) * sizeof *start), n_true = 0;
+        for (int64_t j = 0; j < n; j++) n_true += d->cap_true_start[sample[j] + 1] - d->cap_true_start[sample[j]];
+        int32_t *true_images = malloc((size_t)(n_true + 1) * sizeof *true_images);
+        start[0] = 0;
+        for (int64_t j = 0; j < n; j++) {
+          start[j + 1] = start[j];
+          for (int32_t t = d->cap_true_start[sample[j]]; t < d->cap_true_start[sample[j] + 1]; t++)
+            if (group[d->cap_true_images[t]] >= 0) true_images[start[j + 1]++] = group[d->cap_true_images[t]];
+        }
+        gw_retrieval_recall_truth(sim, n_img, n, start, true_images, &rec);
+        set_recall(out, &rec, "_lenient");
+        free(start);
+        free(true_images);
       }
-      for (int k = 0; k < 3; k++) {
-        char key[GW_METRIC_NAME];
-        snprintf(key, sizeof key, "t2i_r@%s", ks[k]);
-        gw_metrics_set(out, key, rec.t2i[k]);
-      }
-      gw_metrics_set(out, "rsum", rec.rsum);
       free(sim);
     }
     free(group);

@@ -163,32 +163,49 @@ void gw_vqa_normalize(char *answer, int len) {
 
 // ---- retrieval ----
 
-void gw_retrieval_recall_ragged(const float *sim, int64_t n_images, int64_t n_caps,
-                                const int32_t *cap_image, gw_recall *out) {
+void gw_retrieval_recall_truth(const float *sim, int64_t n_images, int64_t n_caps,
+                               const int64_t *true_start, const int32_t *true_images,
+                               gw_recall *out) {
   static const int K[3] = {1, 5, 10};
   int64_t i2t_hits[3] = {0}, t2i_hits[3] = {0};
-  for (int64_t i = 0; i < n_images; i++) {
-    // rank of the best own caption: captions scoring higher than it
-    const float *row = sim + i * n_caps;
-    float best = -INFINITY;
-    for (int64_t j = 0; j < n_caps; j++)
-      if (cap_image[j] == i) best = fmaxf(best, row[j]);
-    int64_t above = 0;
-    for (int64_t j = 0; j < n_caps; j++) above += row[j] > best;
-    for (int k = 0; k < 3; k++) i2t_hits[k] += above < K[k];
-  }
+  // the best score of a true pair, per image (over its true captions) and per caption (over the
+  // images it is true of); a query's rank is the number of candidates scoring above its best
+  float *image_best = malloc((size_t)(n_images ? n_images : 1) * sizeof *image_best);
+  for (int64_t i = 0; i < n_images; i++) image_best[i] = -INFINITY;
   for (int64_t j = 0; j < n_caps; j++) {
-    int64_t own = cap_image[j], above = 0;
-    float s = sim[own * n_caps + j];
-    for (int64_t i = 0; i < n_images; i++) above += sim[i * n_caps + j] > s;
+    float best = -INFINITY;
+    for (int64_t t = true_start[j]; t < true_start[j + 1]; t++) {
+      int64_t i = true_images[t];
+      float s = sim[i * n_caps + j];
+      best = fmaxf(best, s);
+      image_best[i] = fmaxf(image_best[i], s);
+    }
+    int64_t above = 0;
+    for (int64_t i = 0; i < n_images; i++) above += sim[i * n_caps + j] > best;
     for (int k = 0; k < 3; k++) t2i_hits[k] += above < K[k];
   }
+  for (int64_t i = 0; i < n_images; i++) {
+    const float *row = sim + i * n_caps;
+    int64_t above = 0;
+    for (int64_t j = 0; j < n_caps; j++) above += row[j] > image_best[i];
+    for (int k = 0; k < 3; k++) i2t_hits[k] += above < K[k];
+  }
+  free(image_best);
   out->rsum = 0.0;
   for (int k = 0; k < 3; k++) {
     out->i2t[k] = n_images ? (double)i2t_hits[k] / (double)n_images : 0.0;
     out->t2i[k] = n_caps ? (double)t2i_hits[k] / (double)n_caps : 0.0;
     out->rsum += out->i2t[k] + out->t2i[k];
   }
+}
+
+void gw_retrieval_recall_ragged(const float *sim, int64_t n_images, int64_t n_caps,
+                                const int32_t *cap_image, gw_recall *out) {
+  // strict: each caption is true of its own image alone
+  int64_t *start = malloc((size_t)(n_caps + 1) * sizeof *start);
+  for (int64_t j = 0; j <= n_caps; j++) start[j] = j;
+  gw_retrieval_recall_truth(sim, n_images, n_caps, start, cap_image, out);
+  free(start);
 }
 
 void gw_retrieval_recall(const float *sim, int64_t n_images, int per, gw_recall *out) {

@@ -43,6 +43,15 @@ void gw_retrieval_recall(const float *sim, int64_t n_images, int per, gw_recall 
 // image cap_image[j] (COCO has 5 to 7 captions per image).
 void gw_retrieval_recall_ragged(const float *sim, int64_t n_images, int64_t n_caps,
                                 const int32_t *cap_image, gw_recall *out);
+// Lenient retrieval (datasets.md 6.10): a caption may be true of other images than its own
+// (shapes world: "a red circle" fits every image with a red circle). Caption j is true of the
+// images true_images[true_start[j] .. true_start[j + 1]) (rows of sim; its own among them).
+// i2t R@K: share of images with a caption true of them in the top K; t2i R@K: share of captions
+// with an image they are true of in the top K. With only the own image listed per caption this
+// is gw_retrieval_recall_ragged, the strict variant.
+void gw_retrieval_recall_truth(const float *sim, int64_t n_images, int64_t n_caps,
+                               const int64_t *true_start, const int32_t *true_images,
+                               gw_recall *out);
 
 // Mean and sample standard deviation (n - 1) of values (few-shot accuracy over seeds).
 void gw_mean_std(const double *v, int n, double *mean, double *std);

@@ -697,8 +697,8 @@ static uint64_t dataset_hash(const sw_gen_opts *o) {
 // 64 over every HDF5 array read back (name, shape, values), each split's refs.jsonl, vocab.txt
 // and answers.txt (dataset_hash above). It changes only when generation changes, which must come
 // with a new SW_VERSION (datasets/sw.h): then update both.
-#define TINY_GOLDEN_VERSION 2
-#define TINY_GOLDEN_HASH 0x492f09d7aa2616e1ull
+#define TINY_GOLDEN_VERSION 3
+#define TINY_GOLDEN_HASH 0x1669617b7fdcf90full
 
 // The tiny preset hashes to the golden value, with 2 threads and with 1; and every written image
 // and object list is the one image (split, i) gives made alone.
@@ -1358,6 +1358,49 @@ static double meta_number(json_t *meta, const char *split, const char *key, cons
   return json_number_value(v);
 }
 
+// An evaluation split's caption truth (captions/true_start, true_images), read by the loader:
+// each caption is true of its own image, the images are listed once in order, two captions of
+// the same words are true of the same images (the rows are the captions'; words the small
+// training split never saw are <unk>, so such captions are left out), and the share true of
+// more than one image is meta.json's caption_ambiguity (the split has fewer than 1000 images).
+static void check_caption_truth(const char *dir, int split, json_t *meta) {
+  const char *name = sw_split_names[split];
+  gw_dataset d;
+  cr_assert_eq(gw_dataset_open(&d, dir, name, GW_TASK_CAPTION), 0, "%s", gw_last_error());
+  cr_assert(d.cap_true_start && d.cap_true_images, "%s: no caption truth", name);
+  cr_assert(d.n_images < 1000);
+  int64_t ambiguous = 0;
+  for (int64_t j = 0; j < d.n_samples; j++) {
+    const int32_t *t = d.cap_true_images + d.cap_true_start[j];
+    int32_t count = d.cap_true_start[j + 1] - d.cap_true_start[j];
+    bool own = false;
+    for (int32_t k = 0; k < count; k++) {
+      own |= t[k] == d.image_of[j];
+      cr_assert(k == 0 || t[k] > t[k - 1], "%s caption %lld: images out of order", name, (long long)j);
+    }
+    cr_assert(own, "%s caption %lld is not true of its own image %d", name, (long long)j, d.image_of[j]);
+    ambiguous += count > 1;
+    bool unknown = false;
+    for (int k = 0; k < d.lengths[j]; k++) unknown |= d.tokens[j * d.max_len + k] == GW_UNK;
+    for (int64_t i = 0; i < j && !unknown; i++)
+      if (d.lengths[i] == d.lengths[j] &&
+          !memcmp(d.tokens + i * d.max_len, d.tokens + j * d.max_len, (size_t)d.max_len * 4)) {
+        int32_t other = d.cap_true_start[i + 1] - d.cap_true_start[i];
+        cr_assert(other == count && !memcmp(d.cap_true_images + d.cap_true_start[i], t, (size_t)count * 4),
+                  "%s: captions %lld and %lld have the same words and other truths", name,
+                  (long long)i, (long long)j);
+        break;
+      }
+  }
+  double want = (double)ambiguous / (double)d.n_samples;
+  cr_assert(fabs(meta_number(meta, name, "caption_ambiguity", NULL) - want) < 1e-12,
+            "%s: caption_ambiguity %.12g in meta.json, %.12g from the truth", name,
+            meta_number(meta, name, "caption_ambiguity", NULL), want);
+  cr_assert(ambiguous > 0 && ambiguous < d.n_samples, "%s: %lld of %lld captions ambiguous", name,
+            (long long)ambiguous, (long long)d.n_samples);
+  gw_dataset_close(&d);
+}
+
 // meta.json's blind and attribute-only ceilings equal those recomputed here from refs.jsonl and
 // scenes.jsonl alone: the blind one from the referred objects, the attribute ones from the
 // attribute words of each first sentence, read back.
@@ -1433,6 +1476,7 @@ Test(sw_scene, ceilings_in_meta_json_recomputed_from_the_files) {
       cr_assert_eq(e, l == 0 ? 1.0 : 0.0, "%s %s: attributes alone pick %.3g of the targets", name,
                    key, e);
     }
+    if (split != SW_TRAIN) check_caption_truth(dir, split, meta);
     free_jsonl(&scenes);
     free_jsonl(&refs);
   }

@@ -603,6 +603,50 @@ Test(cli, every_laconvnet_fusion_trains_and_evaluates) {
   }
 }
 
+// A tiny CLIP on the suite's captions: gw eval reports retrieval both ways, strict (the own
+// image or caption only) and lenient (any the caption is true of), which can only be higher;
+// then VT-CLIP on two shots per class of sw-shape reads that CLIP frozen and reports top-1.
+Test(cli, clip_retrieval_strict_and_lenient_then_vtclip_on_its_checkpoint) {
+  const char *clip_cfg = gwr_path("clip.yaml"), *clip_run = gwr_path("clip"), *log = gwr_path("clip.log");
+  char text[2048];
+  snprintf(text, sizeof text,
+           "model:\n  name: clip\n  width: 16\n  heads: 2\n  vision_layers: 1\n  text_layers: 1\n"
+           "  embed_dim: 16\n"
+           "train:\n  steps: 6\n  batch_size: 16\n  threads: 1\n  eval_every: 0\n"
+           "data:\n  dir: %s\n  preset: none\n  eval_splits: val\n",
+           gwr_data());
+  gwr_write(clip_cfg, text);
+  int rc = gwr_run(log, "train", clip_cfg, "--out", clip_run, NULL);
+  cr_assert_eq(rc, 0, "clip: exit %d; see %s", rc, log);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/metrics-val.json", clip_run);
+  static const char *const keys[] = {"i2t_r@1", "i2t_r@5", "i2t_r@10", "t2i_r@1", "t2i_r@5",
+                                     "t2i_r@10", "rsum"};
+  for (int k = 0; k < 7; k++) {
+    char lenient[64];
+    snprintf(lenient, sizeof lenient, "%s_lenient", keys[k]);
+    double strict = json_num(path, keys[k]), loose = json_num(path, lenient);
+    cr_assert(strict >= 0 && loose >= strict && loose <= (k == 6 ? 6 : 1), "%s %g, %s %g",
+              keys[k], strict, lenient, loose);
+  }
+  // the val captions of the tiny set are mostly true of several images: lenient t2i is higher
+  cr_assert_gt(json_num(path, "t2i_r@10_lenient"), json_num(path, "t2i_r@10"));
+  const char *vt_cfg = gwr_path("vtclip.yaml"), *vt_run = gwr_path("vtclip");
+  snprintf(text, sizeof text,
+           "model:\n  name: vtclip\n  clip: %s/ckpt/step_6.h5\n  heads: 2\n"
+           "train:\n  epochs: 2\n  batch_size: 16\n  threads: 1\n  eval_every: 0\n"
+           "data:\n  dir: %s\n  preset: none\n  fewshot_task: sw-shape\n  shots: 2\n"
+           "  eval_splits: test\n",
+           clip_run, gwr_data());
+  gwr_write(vt_cfg, text);
+  rc = gwr_run(log, "train", vt_cfg, "--out", vt_run, NULL);
+  cr_assert_eq(rc, 0, "vtclip: exit %d; see %s", rc, log);
+  snprintf(path, sizeof path, "%s/metrics-test.json", vt_run);
+  double top1 = json_num(path, "top1");
+  cr_assert(top1 >= 0 && top1 <= 1, "top1 %g", top1);
+  GWR_ASSERT_FILE_HAS(log, "top1 ");
+}
+
 // A VQA run: the official score overall, by answer type and by question family.
 Test(cli, vqa_run_by_answer_type_and_family) {
   const char *cfg = laconv_config("vqa", "laconvnet_vqa");

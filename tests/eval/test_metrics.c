@@ -204,6 +204,31 @@ Test(metrics, recall_at_k_hand_built) {
   }
 }
 
+// Lenient retrieval: a caption true of another image than its own (datasets.md 6.10) may find
+// that one. 2 images, 3 captions; caption 0 (image 0's) is also true of image 1.
+//   sim    cap0 cap1 cap2     strict: i2t image 0 (own 0, 1: best 0.2) has 0.9 above; image 1
+//   img0   0.2  0.1  0.9              (own 2: 0.5) has 0.8 above; t2i each caption has the other
+//   img1   0.8  0.3  0.5              image above it -> R@1 = 0 both ways
+//   lenient: image 1's true captions are 0 and 2, best 0.8, first in its row: i2t R@1 = 1/2;
+//            caption 0 finds image 1 first: t2i R@1 = 1/3. R@5 = 1 everywhere (2 images).
+Test(metrics, lenient_recall_counts_any_image_the_caption_is_true_of) {
+  static const float sim[2 * 3] = {0.2f, 0.1f, 0.9f, 0.8f, 0.3f, 0.5f};
+  static const int32_t own[3] = {0, 0, 1}, truth[4] = {0, 1, 0, 1};
+  static const int64_t start[4] = {0, 2, 3, 4};
+  gw_recall strict, lenient;
+  gw_retrieval_recall_ragged(sim, 2, 3, own, &strict);
+  gw_retrieval_recall_truth(sim, 2, 3, start, truth, &lenient);
+  cr_assert_float_eq(strict.i2t[0], 0.0, 1e-15);
+  cr_assert_float_eq(strict.t2i[0], 0.0, 1e-15);
+  cr_assert_float_eq(lenient.i2t[0], 0.5, 1e-15, "lenient i2t R@1 = %g", lenient.i2t[0]);
+  cr_assert_float_eq(lenient.t2i[0], 1.0 / 3, 1e-15, "lenient t2i R@1 = %g", lenient.t2i[0]);
+  for (int k = 1; k < 3; k++) {
+    cr_assert_float_eq(strict.i2t[k], 1.0, 1e-15);
+    cr_assert_float_eq(lenient.t2i[k], 1.0, 1e-15);
+  }
+  cr_assert_float_eq(lenient.rsum, 0.5 + 1.0 / 3 + 4.0, 1e-12, "rsum %g", lenient.rsum);
+}
+
 // ---- few-shot averaging over seeds ----
 
 // Top-1 over seeds is reported as mean +- std. gw_mean_std uses the sample std (n - 1), as its
