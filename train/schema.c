@@ -26,6 +26,7 @@ static const gw_cfg_key TRAIN_KEYS[] = {
     {"train.keep_last", GW_CFG_INT, "2", 1, 1000, NULL, "checkpoints kept besides the best"},
     {"train.log_every", GW_CFG_INT, "50", 1, 1e9, NULL, "plain log line every N steps (not on a terminal)"},
     {"train.best_metric", GW_CFG_STRING, "", 1, 0, NULL, "metric that picks best.h5 (empty: the task's main metric)"},
+    {"train.init_from", GW_CFG_STRING, "", 1, 0, NULL, "a checkpoint whose weights start a new run, matched by name (as --init-from)"},
     {"train.eval_max", GW_CFG_INT, "0", 0, 1e9, NULL, "evaluate on at most N samples during training (0: all)"},
     {"train.groups.*.prefix", GW_CFG_STRING, "", 1, 0, NULL, "parameter group: parameters whose name starts with this"},
     {"train.groups.*.lr", GW_CFG_FLOAT, "train.lr", 0, 10, NULL, "parameter group: its learning rate (the schedule scales it too)"},

@@ -451,8 +451,11 @@ static double evaluate_all(run *r, int64_t max_samples, bool final) {
     if (!r->opts.quiet) {
       fprintf(stderr, "%seval %-9s step %lld:", r->tty ? "\r\033[K" : "", r->eval_names[k],
               (long long)r->st.step);
-      for (int i = 0; i < m.n; i++)
-        if (!m.detail[i]) fprintf(stderr, " %s %.4g", m.name[i], m.value[i]);
+      for (int i = 0; i < m.n; i++) {
+        if (m.detail[i]) continue;
+        if (!strcmp(m.name[i], "samples")) fprintf(stderr, " samples %.0f", m.value[i]);  // not 1e+04
+        else fprintf(stderr, " %s %.4g", m.name[i], m.value[i]);
+      }
       fprintf(stderr, "\n");
     }
     if (final) {
@@ -809,8 +812,18 @@ static int setup(run *r) {
   r->best_metric = gw_cfg_str(&r->cfg, "train.best_metric");
   if (!r->best_metric[0]) r->best_metric = gw_main_metric(r->ops->task);
   r->st = (gw_train_state){.best_value = -INFINITY, .best_step = -1};
-  if (o->init_from) {
-    gw_h5 *f = gw_h5_open(o->init_from);
+  // a new run may start from another run's weights: --init-from, else train.init_from (a
+  // resumed run has its own)
+  const char *init_from = o->init_from;
+  if (!init_from && !o->resume && gw_cfg_str(&r->cfg, "train.init_from")[0])
+    init_from = gw_cfg_str(&r->cfg, "train.init_from");
+  if (init_from) {
+    if (access(init_from, R_OK) != 0) {
+      gw_set_error("%s %s: %s%s", o->init_from ? "--init-from" : "train.init_from", init_from,
+                   strerror(errno), o->init_from ? "" : " (train the run it names first)");
+      return -1;
+    }
+    gw_h5 *f = gw_h5_open(init_from);
     if (!f) return -1;
     int loaded = gw_nn_load(&r->nn, f, "params", (gw_load_opts){.strict = false});
     for (int i = 0; i < r->nn.count && loaded > 0 && !o->quiet; i++) {
@@ -818,23 +831,23 @@ static int setup(run *r) {
       snprintf(name, sizeof name, "params/%s", r->nn.items[i].name);
       if (!gw_h5_exists(f, name))
         fprintf(stderr, "init: %s is not in %s: it keeps its initialisation\n", r->nn.items[i].name,
-                o->init_from);
+                init_from);
     }
     gw_h5_close(f);
     if (loaded < 0) return -1;
     if (loaded == 0) {
       gw_set_error("%s: no tensor of the checkpoint matches this model's names (another model?)",
-                   o->init_from);
+                   init_from);
       return -1;
     }
     if (!o->quiet)
       fprintf(stderr, "init: %d of %d tensors loaded from %s (the rest keep their initialisation)\n",
-              loaded, r->nn.count, o->init_from);
+              loaded, r->nn.count, init_from);
     uint64_t theirs;
-    if (!o->quiet && r->train.vocab.size && gw_ckpt_vocab_hash(o->init_from, &theirs) == 0 &&
+    if (!o->quiet && r->train.vocab.size && gw_ckpt_vocab_hash(init_from, &theirs) == 0 &&
         theirs != gw_vocab_hash(&r->train.vocab))
       fprintf(stderr, "init: %s was trained with another vocabulary than this data set's: word "
-              "ids now name other words\n", o->init_from);
+              "ids now name other words\n", init_from);
     if (r->use_ema) {  // the average starts from the loaded weights
       gw_ema_free(&r->ema);
       gw_ema_init(&r->ema, &r->nn, ema);

@@ -473,6 +473,28 @@ Test(trainer, init_from_loads_by_name) {
   free(vz);
   gw_h5_close(fx);
   gw_h5_close(fz);
+
+  // the config key train.init_from does what --init-from does; a missing file is named with it
+  char set[1300];
+  snprintf(set, sizeof set, "train.init_from=%s", src);
+  const char *by_key[] = {"train.steps=1", "train.lr=0", "train.seed=7", "train.eval_every=0", set};
+  cr_assert_eq(train(cfg, gwr_path("init-V"), NULL, false, 5, by_key), 0, "%s", gw_last_error());
+  char v[1200];
+  snprintf(v, sizeof v, "%s/ckpt/step_1.h5", gwr_path("init-V"));
+  fx = gw_h5_open(src);
+  gw_h5 *fv = gw_h5_open(v);
+  vx = gwr_array(fx, "params/conv.0.weight", &n1);
+  double *vv = gwr_array(fv, "params/conv.0.weight", &n2);
+  cr_assert(n1 == n2 && !memcmp(vx, vv, (size_t)n1 * sizeof *vx), "train.init_from was not loaded");
+  free(vx);
+  free(vv);
+  gw_h5_close(fx);
+  gw_h5_close(fv);
+  const char *missing[] = {"train.steps=1", "train.init_from=no/such/run/best.h5"};
+  cr_assert_neq(train(cfg, gwr_path("init-U"), NULL, false, 2, missing), 0);
+  cr_assert(strstr(gw_last_error(), "train.init_from no/such/run/best.h5") &&
+                strstr(gw_last_error(), "train the run it names first"),
+            "%s", gw_last_error());
 }
 
 // --resume continues a run with its own config: a config file, overrides or --init-from with it
