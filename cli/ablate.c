@@ -112,8 +112,11 @@ static int build_settings(const gw_config *c, setting *out) {
     size_t len = 0;
     for (int j = 0; j < s->n; j++) {
       const char *eq = strchr(s->set[j], '=');
-      const char *key = s->set[j], *dot = strrchr(s->set[j], '.');
-      if (dot && eq && dot < eq) key = dot + 1;
+      // the key's last part names it ("model.alpha=0.5" -> alpha-0.5): a dot of the value is
+      // not the key's
+      const char *key = s->set[j];
+      for (const char *p = key; *p && (!eq || p < eq); p++)
+        if (*p == '.') key = p + 1;
       len += (size_t)snprintf(s->name + len, sizeof s->name - len, "%s%.*s-%s", j ? "_" : "",
                               (int)(eq ? eq - key : (long)strlen(key)), key, eq ? eq + 1 : "");
       if (len >= sizeof s->name) len = sizeof s->name - 1;

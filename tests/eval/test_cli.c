@@ -298,12 +298,12 @@ Test(cli, ablate_grid_over_seeds) {
             "common: [\"train.steps=6\", \"train.eval_every=2\", \"train.ckpt_every=6\"]\n"
             "grid:\n"
             "  - [\"model.channels=4,8\", \"model.channels=8,16\"]\n"
-            "  - [\"train.lr=3e-3\"]\n");
+            "  - [\"train.lr=0.003\"]\n");
   // one run was interrupted before: it is continued, not started again
-  const char *stopped = gwr_path("ablate/channels-4:8_lr-3e-3/seed2");
+  const char *stopped = gwr_path("ablate/channels-4:8_lr-0.003/seed2");
   int rc = gwr_run(gwr_path("ablate-stopped.log"), "train", gwr_path("ablate-base.yaml"), "--out",
                    stopped, "--quiet", "--stop-after", "3", "train.steps=6", "train.eval_every=2",
-                   "train.ckpt_every=6", "model.channels=4,8", "train.lr=3e-3", "train.seed=2", NULL);
+                   "train.ckpt_every=6", "model.channels=4,8", "train.lr=0.003", "train.seed=2", NULL);
   cr_assert_eq(rc, 130, "the run to interrupt: exit %d", rc);
   rc = gwr_run(log, "ablate", grid, "--out", out, NULL);
   cr_assert_eq(rc, 0, "exit %d; see %s", rc, log);
@@ -311,7 +311,7 @@ Test(cli, ablate_grid_over_seeds) {
   char stopped_log[1200];
   snprintf(stopped_log, sizeof stopped_log, "%s/log.csv", stopped);
   cr_assert_eq(gwr_count_rows(stopped_log), 6, "the continued run has a row per step");
-  static const char *const settings[2] = {"channels-4:8_lr-3e-3", "channels-8:16_lr-3e-3"};
+  static const char *const settings[2] = {"channels-4:8_lr-0.003", "channels-8:16_lr-0.003"};
   // trainable parameters: conv 3->c0 (no bias), BN(c0), conv c0->c1, BN(c1), fc c1->6
   const long params[2] = {3 * 4 * 9 + 8 + 4 * 8 * 9 + 16 + 8 * 6 + 6,
                           3 * 8 * 9 + 16 + 8 * 16 * 9 + 32 + 16 * 6 + 6};
