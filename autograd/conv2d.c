@@ -7,7 +7,9 @@
 //   dx_b,g = col2im(w_g^T @ dy_b,g),   dw_g = sum_b dy_b,g @ col^T,   dbias = sum over b, OH, OW.
 // Images run in parallel, each with a single-threaded sgemm and its own col buffer. The
 // weight gradient is summed over fixed blocks of images, block by block in order, so the bits
-// do not depend on the thread count.
+// do not depend on the thread count. With padding, im2col and col2im go through a zero-padded
+// copy of the image (gw_k_im2col_padded): a copy of x is cheaper than working out the
+// padding's bounds for every row of col.
 #include <omp.h>
 #include <string.h>
 
@@ -41,11 +43,29 @@ static bool parallel_images(const conv_shape *s) {
   return s->B > 1 && s->B * s->OC * s->K * s->g.OH * s->g.OW >= GW_PARALLEL_MIN;
 }
 
-// One col buffer per thread (only the buffer count depends on the thread count).
-static float *col_buffers(const conv_shape *s, int *count) {
-  *count = omp_get_max_threads();
-  size_t per = (size_t)(s->K * s->g.OH * s->g.OW);
-  return gw_arena_alloc(gw_arena_current(), per * (size_t)*count * sizeof(float), "conv2d im2col");
+// One col buffer per thread (only the buffer count depends on the thread count), each
+// followed by room for one zero-padded image of a group (see gw_k_im2col_padded).
+static size_t col_floats(const conv_shape *s) {
+  return (size_t)(s->K * s->g.OH * s->g.OW +
+                  s->Cg * (s->g.H + 2 * s->g.PH) * (s->g.W + 2 * s->g.PW));
+}
+static float *col_buffers(const conv_shape *s) {
+  size_t count = (size_t)omp_get_max_threads();
+  return gw_arena_alloc(gw_arena_current(), col_floats(s) * count * sizeof(float), "conv2d im2col");
+}
+
+// im2col and col2im, through the padded copy when there is padding.
+static void unfold(const conv_shape *s, const float *x, float *col) {
+  if (s->g.PH || s->g.PW)
+    gw_k_im2col_padded(x, &s->g, col + s->K * s->g.OH * s->g.OW, col);
+  else
+    gw_k_im2col(x, &s->g, col);
+}
+static void fold(const conv_shape *s, float *col, float *x) {
+  if (s->g.PH || s->g.PW)
+    gw_k_col2im_padded(col, &s->g, col + s->K * s->g.OH * s->g.OW, x);
+  else
+    gw_k_col2im(col, &s->g, x);
 }
 
 // Images are taken in fixed blocks; each block sums its weight gradient into its own part
@@ -69,14 +89,13 @@ static void conv2d_backward(gw_node *n) {
   int64_t blocks = (s.B + IMAGES_PER_BLOCK - 1) / IMAGES_PER_BLOCK;
   float *dw_parts = want_w ? gw_arena_calloc(ar, (size_t)(blocks * wsize) * sizeof(float), "conv2d dw")
                            : NULL;
-  int nbuf;
-  float *cols = col_buffers(&s, &nbuf);
-  float *dcols = want_x ? col_buffers(&s, &nbuf) : NULL;
+  float *cols = col_buffers(&s);
+  float *dcols = want_x ? col_buffers(&s) : NULL;
 #pragma omp parallel for schedule(static) if (parallel_images(&s))
   for (int64_t blk = 0; blk < blocks; blk++) {
     int t = omp_get_thread_num();
-    float *col = cols + (size_t)t * (size_t)(s.K * OHW);
-    float *dcol = dcols ? dcols + (size_t)t * (size_t)(s.K * OHW) : NULL;
+    float *col = cols + (size_t)t * col_floats(&s);
+    float *dcol = dcols ? dcols + (size_t)t * col_floats(&s) : NULL;
     int64_t b_end = (blk + 1) * IMAGES_PER_BLOCK < s.B ? (blk + 1) * IMAGES_PER_BLOCK : s.B;
     for (int64_t b = blk * IMAGES_PER_BLOCK; b < b_end; b++) {
       for (int64_t g = 0; g < s.G; g++) {
@@ -85,7 +104,7 @@ static void conv2d_backward(gw_node *n) {
         const float *wg = gw_f32(wc) + g * s.OCg * s.K;
         const float *colg = xg;
         if (!s.pointwise) {
-          gw_k_im2col(xg, &s.g, col);
+          unfold(&s, xg, col);
           colg = col;
         }
         if (want_w)  // dw_blk,g (OCg, K) += dy (OCg, OHW) @ col^T (OHW, K)
@@ -97,7 +116,7 @@ static void conv2d_backward(gw_node *n) {
             gw_k_gemm(true, false, s.K, OHW, s.OCg, 1.0f, wg, s.K, dyg, OHW, 1.0f, dxg, OHW);
           } else {
             gw_k_gemm(true, false, s.K, OHW, s.OCg, 1.0f, wg, s.K, dyg, OHW, 0.0f, dcol, OHW);
-            gw_k_col2im(dcol, &s.g, dxg);
+            fold(&s, dcol, dxg);
           }
         }
       }
@@ -146,19 +165,18 @@ gw_tensor *gw_conv2d(gw_tensor *x, gw_tensor *w, gw_tensor *bias, gw_conv2d_args
   gw_tensor *y = gw_new_out(GW_SHAPE(s.B, s.OC, s.g.OH, s.g.OW));
   gw_arena *ar = gw_arena_current();
   gw_arena_mark mark = gw_arena_get_mark(ar);
-  int nbuf;
-  float *cols = s.pointwise ? NULL : col_buffers(&s, &nbuf);
+  float *cols = s.pointwise ? NULL : col_buffers(&s);
   const float *pb = bias ? gw_f32(gw_rowmajor(bias)) : NULL;
 #pragma omp parallel for schedule(static) if (parallel_images(&s))
   for (int64_t b = 0; b < s.B; b++) {
-    float *col = cols ? cols + (size_t)omp_get_thread_num() * (size_t)(s.K * OHW) : NULL;
+    float *col = cols ? cols + (size_t)omp_get_thread_num() * col_floats(&s) : NULL;
     for (int64_t g = 0; g < s.G; g++) {
       const float *xg = gw_f32(xc) + (b * s.C + g * s.Cg) * HW;
       float *yg = gw_f32(y) + (b * s.OC + g * s.OCg) * OHW;
       if (pb)  // start from the bias, then add the product (beta = 1)
         for (int64_t oc = 0; oc < s.OCg; oc++)
           for (int64_t p = 0; p < OHW; p++) yg[oc * OHW + p] = pb[g * s.OCg + oc];
-      if (!s.pointwise) gw_k_im2col(xg, &s.g, col);
+      if (!s.pointwise) unfold(&s, xg, col);
       gw_k_gemm(false, false, s.OCg, OHW, s.K, 1.0f, gw_f32(wc) + g * s.OCg * s.K, s.K,
                 s.pointwise ? xg : col, OHW, pb ? 1.0f : 0.0f, yg, OHW);
     }

@@ -170,6 +170,10 @@ void gw_conv_geom_init(gw_conv_geom *g);
 void gw_k_im2col(const float *x, const gw_conv_geom *g, float *col);
 // x (C,H,W) += col (C*KH*KW, OH*OW) folded back
 void gw_k_col2im(const float *col, const gw_conv_geom *g, float *x);
+// The same two through a scratch xp of C*(H+2PH)*(W+2PW) floats holding x zero-padded:
+// faster when there is padding (every row of col is then a plain copy)
+void gw_k_im2col_padded(const float *x, const gw_conv_geom *g, float *xp, float *col);
+void gw_k_col2im_padded(const float *col, const gw_conv_geom *g, float *xp, float *x);
 
 // ---- language-dependent convolution (kernels/laconv.c) ----
 // x (B, C, H, W), w (B, G, k*k, H, W) -> y (B, C, H, W): per-sample, per-pixel depthwise k x k

@@ -878,6 +878,20 @@ Test(tensor_kernels, im2col_col2im) {
     gw_k_col2im(c, &g, folded);
     snprintf(what, sizeof what, "col2im adjoint geometry %zu", k);
     assert_adjoint(dot(folded, x, xn), dot(c, col, cn), sum_abs(c, cn) * 4.0, what);
+
+    // Through a zero-padded copy: the same unfolding bit for bit, the same folding (summed
+    // into the scratch first, so within rounding); the scratch may hold anything before.
+    int64_t pn = g.C * (g.H + 2 * g.PH) * (g.W + 2 * g.PW);
+    float *xp = randn_buf(&r, pn), *pcol = fbuf(cn), *pfold = fbuf(xn);
+    memset(pcol, 0x7f, (size_t)cn * sizeof(float));
+    gw_k_im2col_padded(x, &g, xp, pcol);
+    snprintf(what, sizeof what, "im2col padded geometry %zu", k);
+    gwt_assert_close_buf(pcol, col, cn, 0.0, 0.0, what);
+    for (int64_t i = 0; i < xn; i++) folded[i] = pfold[i] = 1.0f;
+    gw_k_col2im(c, &g, folded);
+    gw_k_col2im_padded(c, &g, randn_buf(&r, pn), pfold);
+    snprintf(what, sizeof what, "col2im padded geometry %zu", k);
+    gwt_assert_close_buf(pfold, folded, xn, 1e-5, 1e-5, what);
   }
 }
 
