@@ -551,44 +551,43 @@ static json_t *vqa_priors(const split_text *t) {
 }
 
 // Which images of the split each caption is true of, in caption order (CSR): caption j is true
-// of images[start[j] .. start[j + 1]). Counted, then filled, each pass in parallel over captions.
+// of images[start[j] .. start[j + 1]). Each (caption, image) pair is judged once, in parallel
+// over captions, into a bit matrix that the CSR is then read from.
 static void caption_truth_of(const sw_config *c, const sw_scene *scenes, int64_t n_images,
                              const sw_caption *caps, int64_t n_caps, caption_truth *out) {
+  int64_t words = (n_images + 63) / 64;
+  uint64_t *bits = calloc((size_t)(n_caps * words + 1), sizeof *bits);
   out->start = malloc((size_t)(n_caps + 1) * sizeof *out->start);
-  GW_CHECK(out->start, "data: out of memory for the truth of %lld captions", (long long)n_caps);
-  out->start[0] = 0;
+  GW_CHECK(bits && out->start, "data: out of memory for the truth of %lld captions", (long long)n_caps);
 #pragma omp parallel for schedule(dynamic, 16)
+  for (int64_t k = 0; k < n_caps; k++)
+    for (int64_t i = 0; i < n_images; i++)
+      if (sw_caption_true(c, &scenes[i], &caps[k])) bits[k * words + i / 64] |= 1ull << (i % 64);
+  out->start[0] = 0;
   for (int64_t k = 0; k < n_caps; k++) {
-    int32_t count = 0;
-    for (int64_t i = 0; i < n_images; i++) count += sw_caption_true(c, &scenes[i], &caps[k]);
-    out->start[k + 1] = count;
-  }
-  for (int64_t k = 0; k < n_caps; k++) {
-    GW_CHECK(out->start[k] <= INT32_MAX - out->start[k + 1],
-             "data: more than 2^31 (caption, image) truths in one split");
-    out->start[k + 1] += out->start[k];
+    int64_t count = 0;
+    for (int64_t w = 0; w < words; w++) count += __builtin_popcountll(bits[k * words + w]);
+    GW_CHECK(out->start[k] <= INT32_MAX - count, "data: more than 2^31 (caption, image) truths in one split");
+    out->start[k + 1] = out->start[k] + (int32_t)count;
   }
   out->images = malloc((size_t)(out->start[n_caps] + 1) * sizeof *out->images);
   GW_CHECK(out->images, "data: out of memory for %lld caption truths", (long long)out->start[n_caps]);
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int64_t k = 0; k < n_caps; k++) {
-    int32_t *next = out->images + out->start[k];
+  for (int64_t k = 0, at = 0; k < n_caps; k++)
     for (int64_t i = 0; i < n_images; i++)
-      if (sw_caption_true(c, &scenes[i], &caps[k])) *next++ = (int32_t)i;
-  }
+      if (bits[k * words + i / 64] >> (i % 64) & 1) out->images[at++] = (int32_t)i;
+  free(bits);
 }
 
-// Fraction of captions (of the first 1000 images) true for more than one of those images.
-static double caption_ambiguity(const sw_config *c, const sw_scene *scenes, int64_t n_images,
-                                const sw_caption *caps, int64_t n_caps) {
-  int64_t n = n_images < 1000 ? n_images : 1000, ambiguous = 0, counted = 0;
+// Fraction of the captions of the first 1000 images (the first n_caps) true for more than one
+// of those images, read from the truth (whose image lists are in order).
+static double caption_ambiguity(const caption_truth *truth, int64_t n_caps) {
+  int64_t ambiguous = 0;
   for (int64_t k = 0; k < n_caps; k++) {
-    int truthful = 0;
-    for (int64_t i = 0; i < n && truthful < 2; i++) truthful += sw_caption_true(c, &scenes[i], &caps[k]);
-    ambiguous += truthful > 1;
-    counted++;
+    int32_t first = truth->start[k], end = truth->start[k + 1], within = 0;
+    while (first + within < end && truth->images[first + within] < 1000) within++;
+    ambiguous += within > 1;
   }
-  return counted ? (double)ambiguous / (double)counted : 0.0;
+  return n_caps ? (double)ambiguous / (double)n_caps : 0.0;
 }
 
 static json_t *split_meta(const split_text *t, int64_t n_images, double ambiguity, bool eval_split) {
@@ -723,8 +722,6 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
     caption_truth_of(&sc, scenes, n, eval_caps, n_eval_caps, &truth);
   }
   if (rc == 0) rc = write_split_arrays(f, &t, eval_split ? &truth : NULL, vocab, c->max_len);
-  free(truth.start);
-  free(truth.images);
   if (rc == 0) {
     gw_h5_set_attr_str(f, "", "split", name);
     gw_h5_set_attr_i64(f, "", "sw_version", SW_VERSION);
@@ -745,9 +742,11 @@ static int generate_split(const sw_gen_opts *o, sw_split split, gw_vocab *vocab,
     rc = write_vqa(path, apath, &t, split);
   }
   if (rc == 0) {
-    double amb = eval_split ? caption_ambiguity(&sc, scenes, n, eval_caps, n_caps_first_1000) : 0.0;
+    double amb = eval_split ? caption_ambiguity(&truth, n_caps_first_1000) : 0.0;
     json_object_set_new(meta_splits, name, split_meta(&t, n, amb, eval_split));
   }
+  free(truth.start);
+  free(truth.images);
   free(recs);
   free(pixels);
   free(scenes);
